@@ -1,0 +1,34 @@
+/**
+ * Every diagnostics_channel petrelmq publishes on, named once. Metrics and logs subscribe here;
+ * actors publish and never import a logger or metrics library themselves.
+ */
+import diagnostics from 'node:diagnostics_channel';
+
+export const CHANNELS = {
+  /** { actor: string; error: PetrelErrorData; restarts: number } */
+  actorCrashed: 'petrelmq:actor:crashed',
+  /** { actor: string; restarts: number } */
+  actorRestarted: 'petrelmq:actor:restarted',
+  /** { actor: string; reason: string } */
+  actorStopped: 'petrelmq:actor:stopped',
+  /** { messages: number; bytes: number; latencyUs: number } */
+  storePut: 'petrelmq:store:put',
+  /** { bytes: number; latencyUs: number } */
+  storeFlush: 'petrelmq:store:flush',
+  /** { from: number; to: number; truncatedBytes: number; abnormal: boolean } */
+  storeRecovered: 'petrelmq:store:recovered',
+  /** { level: 'debug' | 'info' | 'warn' | 'error'; msg: string; [k: string]: unknown } */
+  log: 'petrelmq:log',
+} as const;
+
+export type ChannelName = (typeof CHANNELS)[keyof typeof CHANNELS];
+
+export function channel(name: ChannelName): diagnostics.Channel {
+  return diagnostics.channel(name);
+}
+
+/** Publish a log record; costs nothing when nobody listens (embedded default). */
+export function log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void {
+  const ch = diagnostics.channel(CHANNELS.log);
+  if (ch.hasSubscribers) ch.publish({ level, msg, ...fields });
+}
