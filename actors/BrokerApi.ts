@@ -1,0 +1,188 @@
+/**
+ * The broker's request surface: what embedded clients (Producer, consumers, admin) and the
+ * network endpoint call. The broker on the main thread implements it directly; a thread that
+ * holds a BrokerHandle reaches the same surface through the actor bridge. Every type here is
+ * structured-cloneable so requests and replies cross threads unchanged.
+ *
+ * Data-path outcomes are status values with RocketMQ's names; exceptions are for bad input
+ * (PetrelError with a code), shutdown and programmer errors.
+ */
+
+/** A message as a producer hands it over. Body bytes are copied at send. */
+export interface Message {
+  readonly topic: string;
+  readonly body: Uint8Array;
+  /** One tag (RocketMQ TAGS); hashed into the ConsumeQueue. */
+  readonly tags?: string;
+  /** Business keys; each is indexed (RocketMQ KEYS, space-joined on disk). */
+  readonly keys?: string | readonly string[];
+  /** User properties; names RocketMQ reserves are refused. */
+  readonly properties?: Readonly<Record<string, string>>;
+  /** RocketMQ FLAG: an opaque user integer. */
+  readonly flag?: number;
+  /** Delay level 1..18 (RocketMQ DELAY): delivered after messageDelayLevel[level-1]. */
+  readonly delayLevel?: number;
+  /** false skips the flush/replication wait (RocketMQ WAIT=false). Default true. */
+  readonly waitStoreMsgOK?: boolean;
+}
+
+/** A stored message as a consumer receives it. */
+export interface MessageExt {
+  readonly topic: string;
+  readonly body: Uint8Array;
+  readonly tags: string | undefined;
+  readonly keys: readonly string[];
+  readonly properties: Readonly<Record<string, string>>;
+  readonly flag: number;
+  readonly queueId: number;
+  readonly queueOffset: number;
+  readonly commitLogOffset: number;
+  readonly storeSize: number;
+  readonly sysFlag: number;
+  readonly bornTimestamp: number;
+  readonly storeTimestamp: number;
+  readonly reconsumeTimes: number;
+  /** The producer's unique id (UNIQ_KEY): SendResult.msgId. */
+  readonly msgId: string;
+  /** Store host + physical offset: SendResult.offsetMsgId. */
+  readonly offsetMsgId: string;
+  readonly brokerName: string;
+}
+
+export const SendStatus = {
+  SEND_OK: 'SEND_OK',
+  FLUSH_DISK_TIMEOUT: 'FLUSH_DISK_TIMEOUT',
+  FLUSH_SLAVE_TIMEOUT: 'FLUSH_SLAVE_TIMEOUT',
+  SLAVE_NOT_AVAILABLE: 'SLAVE_NOT_AVAILABLE',
+} as const;
+export type SendStatus = (typeof SendStatus)[keyof typeof SendStatus];
+
+export interface MessageQueue {
+  readonly topic: string;
+  readonly brokerName: string;
+  readonly queueId: number;
+}
+
+export interface SendResult {
+  readonly sendStatus: SendStatus;
+  readonly msgId: string;
+  readonly offsetMsgId: string;
+  readonly messageQueue: MessageQueue;
+  readonly queueOffset: number;
+  readonly commitLogOffset: number;
+  readonly storeTimestamp: number;
+}
+
+/** RocketMQ perm bits. */
+export const Perm = { READ: 4, WRITE: 2, INHERIT: 1 } as const;
+
+export interface TopicConfig {
+  readonly topic: string;
+  readonly readQueueNums: number;
+  readonly writeQueueNums: number;
+  /** Perm bits; 6 = read and write. */
+  readonly perm: number;
+  readonly order: boolean;
+}
+
+export interface TopicRoute {
+  readonly topic: string;
+  readonly brokers: readonly {
+    readonly brokerName: string;
+    /** brokerId -> address; 0 is the master. Empty for an embedded broker. */
+    readonly addrs: Readonly<Record<number, string>>;
+    readonly readQueueNums: number;
+    readonly writeQueueNums: number;
+    readonly perm: number;
+  }[];
+}
+
+export const GetMessageStatus = {
+  FOUND: 'FOUND',
+  NO_MATCHED_MESSAGE: 'NO_MATCHED_MESSAGE',
+  NO_MESSAGE_IN_QUEUE: 'NO_MESSAGE_IN_QUEUE',
+  OFFSET_TOO_SMALL: 'OFFSET_TOO_SMALL',
+  OFFSET_OVERFLOW_ONE: 'OFFSET_OVERFLOW_ONE',
+  OFFSET_OVERFLOW_BADLY: 'OFFSET_OVERFLOW_BADLY',
+  NO_MATCHED_LOGIC_QUEUE: 'NO_MATCHED_LOGIC_QUEUE',
+} as const;
+export type GetMessageStatus = (typeof GetMessageStatus)[keyof typeof GetMessageStatus];
+
+/** A subscription's filter as it travels: tag expression ("*", "TagA || TagB") or SQL92. */
+export type FilterSpec =
+  | { readonly type: 'TAG'; readonly expression: string }
+  | { readonly type: 'SQL92'; readonly expression: string };
+
+export interface PullRequest {
+  readonly group: string;
+  readonly topic: string;
+  readonly queueId: number;
+  readonly offset: number;
+  readonly maxMsgNums: number;
+  readonly filter?: FilterSpec;
+  /** Hold the request up to this long when nothing is there yet (long polling). 0 = answer now. */
+  readonly longPollMs?: number;
+}
+
+export interface PullResult {
+  readonly status: GetMessageStatus;
+  readonly messages: readonly MessageExt[];
+  readonly nextBeginOffset: number;
+  readonly minOffset: number;
+  readonly maxOffset: number;
+}
+
+export const MessageModel = { CLUSTERING: 'CLUSTERING', BROADCASTING: 'BROADCASTING' } as const;
+export type MessageModel = (typeof MessageModel)[keyof typeof MessageModel];
+
+export interface ConsumerRegistration {
+  readonly group: string;
+  readonly clientId: string;
+  readonly messageModel: MessageModel;
+  readonly subscriptions: readonly { readonly topic: string; readonly filter: FilterSpec }[];
+}
+
+export interface QueueLag {
+  readonly topic: string;
+  readonly queueId: number;
+  readonly brokerOffset: number;
+  readonly consumerOffset: number;
+  readonly lag: number;
+}
+
+export interface ConsumerProgress {
+  readonly group: string;
+  readonly queues: readonly QueueLag[];
+  readonly totalLag: number;
+}
+
+/** The surface itself. */
+export interface BrokerApi {
+  readonly brokerName: string;
+  send(messages: readonly Message[], queueId?: number): Promise<SendResult[]>;
+  /** Fire and forget: returns once the message is handed to the writer. */
+  sendOneway(message: Message, queueId?: number): void;
+  pull(request: PullRequest): Promise<PullResult>;
+  createTopic(config: { topic: string; readQueueNums?: number; writeQueueNums?: number; perm?: number; order?: boolean }): Promise<TopicConfig>;
+  getTopic(topic: string): Promise<TopicConfig | undefined>;
+  listTopics(): Promise<TopicConfig[]>;
+  queryRoute(topic: string): Promise<TopicRoute>;
+  /** Join (or refresh) a consumer group; resolves to the group's sorted client ids. */
+  registerConsumer(registration: ConsumerRegistration): Promise<string[]>;
+  unregisterConsumer(group: string, clientId: string): Promise<void>;
+  consumerIds(group: string): Promise<string[]>;
+  commitOffset(group: string, topic: string, queueId: number, offset: number): Promise<void>;
+  /** The committed offset, or -1 when the group has none for that queue. */
+  queryOffset(group: string, topic: string, queueId: number): Promise<number>;
+  minOffset(topic: string, queueId: number): Promise<number>;
+  maxOffset(topic: string, queueId: number): Promise<number>;
+  searchOffsetByTime(topic: string, queueId: number, timestampMs: number): Promise<number>;
+  /** Send a consumed message back for a later retry, or to the DLQ past maxReconsumeTimes. */
+  sendBack(group: string, message: MessageExt, delayLevel: number, maxReconsumeTimes: number): Promise<void>;
+  consumerProgress(group: string): Promise<ConsumerProgress>;
+  resetOffsetToLatest(group: string, topic: string): Promise<void>;
+  resetOffsetByTime(group: string, topic: string, timestampMs: number): Promise<void>;
+  queryMessageByKey(topic: string, key: string, maxNum: number, beginMs: number, endMs: number): Promise<MessageExt[]>;
+  queryMessageById(msgId: string): Promise<MessageExt | undefined>;
+  viewMessageByOffset(commitLogOffset: number): Promise<MessageExt | undefined>;
+}
