@@ -1,0 +1,428 @@
+/**
+ * The ConsumeQueue extension of one queue (RocketMQ's ConsumeQueueExt): per message, a variable
+ * unit holding its tag hash, store time and the bloom bitmap of the SQL92 groups that want it.
+ * The ConsumeQueue unit's 8-byte tag slot then holds the unit's address instead of the tag hash.
+ *
+ * Files: `<storeRoot>/consumequeue_ext/<topic>/<queueId>/<20-digit offset>`, each exactly
+ * `fileSize` bytes (48 MiB by default, created sparse), named by the logical offset of its first
+ * byte. Offsets run on across files: file i starts at i * fileSize.
+ *
+ * Unit (big-endian, RocketMQ's CqExtUnit):
+ *   offset  size  field
+ *   0       2     size          short, the whole unit: 20 + bitMapSize (20 .. 32767)
+ *   2       8     tagsCode      long, the message's tag hash
+ *   10      8     msgStoreTime  long, store timestamp, ms
+ *   18      2     bitMapSize    short, bytes of bitmap (0 when the message has none)
+ *   20      n     bitmap        the bloom bits (filter/bloom/BloomFilter.ts documents the bit order)
+ *
+ * End of file: the last END_BLANK_LENGTH (4) bytes of a file are never used by a unit. A unit
+ * that does not fit before them goes to the next file, and the old file gets the blank marker at
+ * its write position: the short -1 (0xFFFF) followed by two zero bytes. A reader scanning a file
+ * stops at a size <= 0: -1 is the marker, 0 is space never written.
+ *
+ * Addresses: a unit's address is its offset plus Long.MIN_VALUE, always <= Integer.MIN_VALUE - 1,
+ * so the CQ tag slot tells an address (isExtAddress) from a tag hash, which is an int. Addresses
+ * do not fit a double exactly, so they are bigint here; offsets (which are far below 2^53 in any
+ * real store) are numbers.
+ *
+ * Ownership: one writer instance, owned by the dispatcher, appends and truncates. Reader
+ * instances (readOnly) on any thread read units by the addresses they find in ConsumeQueue units;
+ * the dispatcher writes a unit before the CQ unit that points at it, so every address a reader
+ * sees is readable. A unit is visible when append returns and durable after flush().
+ *
+ * After a crash: load() scans the files and puts the write position after the last well-formed
+ * unit. Units past the last CQ unit that survived are garbage; the ConsumeQueue's recovery calls
+ * truncateAfter(address of its last unit's extension) or truncateAll() to drop them.
+ */
+import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { PetrelError } from '../common/errors.js';
+
+/** RocketMQ's mappedFileSizeConsumeQueueExt: 48 MiB. */
+export const DEFAULT_CQ_EXT_FILE_SIZE = 48 * 1024 * 1024;
+/** Bytes at the end of each file reserved for the blank marker. */
+export const CQ_EXT_END_BLANK_LENGTH = 4;
+/** A unit without bitmap. */
+export const CQ_EXT_MIN_UNIT_SIZE = 20;
+/** A unit's size is a Java short. */
+export const CQ_EXT_MAX_UNIT_SIZE = 32_767;
+
+const SIZE_OFFSET = 0;
+const TAGS_CODE_OFFSET = 2;
+const STORE_TIME_OFFSET = 10;
+const BITMAP_SIZE_OFFSET = 18;
+const BITMAP_OFFSET = 20;
+const BLANK_MARKER = -1;
+
+const LONG_MIN = -(2n ** 63n);
+/** Largest address: Integer.MIN_VALUE - 1. */
+export const CQ_EXT_MAX_ADDRESS = -2_147_483_649n;
+
+/** True when a CQ tag slot holds an extension address rather than a tag hash. */
+export function isExtAddress(slot: bigint): boolean {
+  return slot <= CQ_EXT_MAX_ADDRESS;
+}
+
+/** The address stored in the CQ tag slot for a unit at `offset`. */
+export function encodeExtAddress(offset: number): bigint {
+  return BigInt(offset) + LONG_MIN;
+}
+
+/** The offset of the unit at `address`. */
+export function decodeExtAddress(address: bigint): number {
+  return Number(address - LONG_MIN);
+}
+
+export interface CqExtUnit {
+  /** The tag hash (a Java int in practice, stored as a long). */
+  readonly tagsCode: bigint;
+  /** Store timestamp, ms. */
+  readonly storeTimestamp: number;
+  /** The bloom bitmap, absent when the message has none. */
+  readonly bitmap?: Uint8Array;
+}
+
+export interface ConsumeQueueExtOptions {
+  /** The store root; files go under consumequeue_ext/<topic>/<queueId>/. */
+  readonly storeRoot: string;
+  readonly topic: string;
+  readonly queueId: number;
+  /** Bytes per file; default DEFAULT_CQ_EXT_FILE_SIZE. Small values make tests roll files. */
+  readonly fileSize?: number;
+  /** A reader: never creates, writes or truncates. Default false. */
+  readonly readOnly?: boolean;
+}
+
+/** Encodes a unit (layout in the class comment). Throws ERR_INVALID_ARGUMENT when it is too large. */
+export function encodeCqExtUnit(unit: CqExtUnit): Buffer {
+  const bitmapSize = unit.bitmap?.length ?? 0;
+  const size = CQ_EXT_MIN_UNIT_SIZE + bitmapSize;
+  if (size > CQ_EXT_MAX_UNIT_SIZE) {
+    throw new PetrelError('ERR_INVALID_ARGUMENT', `consume queue extension unit of ${size} bytes is over ${CQ_EXT_MAX_UNIT_SIZE}`);
+  }
+  const buf = Buffer.alloc(size);
+  buf.writeInt16BE(size, SIZE_OFFSET);
+  buf.writeBigInt64BE(BigInt.asIntN(64, unit.tagsCode), TAGS_CODE_OFFSET);
+  buf.writeBigInt64BE(BigInt(unit.storeTimestamp), STORE_TIME_OFFSET);
+  buf.writeInt16BE(bitmapSize, BITMAP_SIZE_OFFSET);
+  if (unit.bitmap !== undefined) buf.set(unit.bitmap, BITMAP_OFFSET);
+  return buf;
+}
+
+interface ExtFile {
+  readonly base: number;
+  readonly path: string;
+  readonly fd: number;
+}
+
+export class ConsumeQueueExt {
+  readonly dir: string;
+  readonly fileSize: number;
+  private readonly readOnly: boolean;
+  private files: ExtFile[] = [];
+  /** Offset where the next unit goes. */
+  private writeOffset = 0;
+  private readonly dirty = new Set<ExtFile>();
+  private closed = false;
+
+  constructor(options: ConsumeQueueExtOptions) {
+    const fileSize = options.fileSize ?? DEFAULT_CQ_EXT_FILE_SIZE;
+    if (!Number.isInteger(fileSize) || fileSize < CQ_EXT_MIN_UNIT_SIZE + CQ_EXT_END_BLANK_LENGTH) {
+      throw new PetrelError('ERR_INVALID_ARGUMENT', `consume queue extension file size ${fileSize} cannot hold a unit`);
+    }
+    if (!Number.isInteger(options.queueId) || options.queueId < 0) {
+      throw new PetrelError('ERR_QUEUE_ID_INVALID', `queue id ${options.queueId} is not a non-negative integer`);
+    }
+    if (options.topic === '' || options.topic === '.' || options.topic === '..' || /[/\\\0]/.test(options.topic)) {
+      throw new PetrelError('ERR_TOPIC_INVALID', `topic ${JSON.stringify(options.topic)} cannot name a folder`);
+    }
+    this.fileSize = fileSize;
+    this.readOnly = options.readOnly ?? false;
+    this.dir = ConsumeQueueExt.dirFor(options.storeRoot, options.topic, options.queueId);
+  }
+
+  static dirFor(storeRoot: string, topic: string, queueId: number): string {
+    return path.join(storeRoot, 'consumequeue_ext', topic, String(queueId));
+  }
+
+  /**
+   * Opens the existing files and finds the write position by scanning units. Throws
+   * ERR_STORE_CORRUPT when a file has the wrong size or the names leave a gap.
+   */
+  load(): void {
+    this.ensureOpen();
+    let names: string[];
+    try {
+      names = readdirSync(this.dir).filter((name) => /^\d{20}$/.test(name)).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw ioError('list', this.dir, err);
+    }
+    for (const name of names) {
+      const base = Number(name);
+      const file = path.join(this.dir, name);
+      const previous = this.files[this.files.length - 1];
+      if (base % this.fileSize !== 0 || (previous !== undefined && base !== previous.base + this.fileSize)) {
+        throw new PetrelError('ERR_STORE_CORRUPT', `consume queue extension file ${file} does not follow the one before it`);
+      }
+      if (statSync(file).size !== this.fileSize) {
+        throw new PetrelError('ERR_STORE_CORRUPT', `consume queue extension file ${file} is not ${this.fileSize} bytes`);
+      }
+      this.files.push({ base, path: file, fd: this.openFile(file, false) });
+    }
+    this.writeOffset = this.scanEnd();
+  }
+
+  /** Address of the first unit kept. */
+  minAddress(): bigint {
+    return encodeExtAddress(this.files[0]?.base ?? 0);
+  }
+
+  /** Address the next unit will get if it fits in the current file. */
+  maxAddress(): bigint {
+    return encodeExtAddress(this.writeOffset);
+  }
+
+  /** Appends a unit and returns its address for the CQ tag slot. Visible at once; durable after flush(). */
+  append(unit: CqExtUnit): bigint {
+    this.ensureWritable();
+    const bytes = encodeCqExtUnit(unit);
+    if (bytes.length > this.fileSize - CQ_EXT_END_BLANK_LENGTH) {
+      throw new PetrelError('ERR_INVALID_ARGUMENT', `consume queue extension unit of ${bytes.length} bytes cannot fit a ${this.fileSize}-byte file`);
+    }
+    let position = this.writeOffset % this.fileSize;
+    if (position + bytes.length > this.fileSize - CQ_EXT_END_BLANK_LENGTH) {
+      this.writeBlankMarker(this.fileForWrite(this.writeOffset), position);
+      this.writeOffset += this.fileSize - position;
+      position = 0;
+    }
+    if (this.writeOffset + bytes.length > Number.MAX_SAFE_INTEGER) {
+      throw new PetrelError('ERR_OFFSET_INVALID', 'consume queue extension is full');
+    }
+    const file = this.fileForWrite(this.writeOffset);
+    writeFully(file, bytes, position);
+    this.dirty.add(file);
+    const address = encodeExtAddress(this.writeOffset);
+    this.writeOffset += bytes.length;
+    return address;
+  }
+
+  /**
+   * The unit at `address`, or undefined when there is none: not an extension address, a file
+   * already deleted or never written, or bytes that are not a well-formed unit.
+   */
+  get(address: bigint): CqExtUnit | undefined {
+    this.ensureOpen();
+    if (!isExtAddress(address)) return undefined;
+    const offset = decodeExtAddress(address);
+    const file = this.readOnly ? this.fileForReading(offset) : this.fileFor(offset);
+    if (file === undefined) return undefined;
+    const position = offset - file.base;
+    if (position + CQ_EXT_MIN_UNIT_SIZE > this.fileSize - CQ_EXT_END_BLANK_LENGTH) return undefined;
+    const header = readAt(file, position, CQ_EXT_MIN_UNIT_SIZE);
+    const size = header.readInt16BE(SIZE_OFFSET);
+    const bitmapSize = header.readInt16BE(BITMAP_SIZE_OFFSET);
+    if (size < CQ_EXT_MIN_UNIT_SIZE || bitmapSize !== size - CQ_EXT_MIN_UNIT_SIZE || position + size > this.fileSize - CQ_EXT_END_BLANK_LENGTH) {
+      return undefined;
+    }
+    const tagsCode = header.readBigInt64BE(TAGS_CODE_OFFSET);
+    const storeTimestamp = Number(header.readBigInt64BE(STORE_TIME_OFFSET));
+    if (bitmapSize === 0) return { tagsCode, storeTimestamp };
+    return { tagsCode, storeTimestamp, bitmap: new Uint8Array(readAt(file, position + BITMAP_OFFSET, bitmapSize)) };
+  }
+
+  /**
+   * Keeps the unit at `address` and everything before it, drops everything after (RocketMQ's
+   * truncateByMaxAddress). Throws ERR_OFFSET_INVALID when no unit is at `address`.
+   */
+  truncateAfter(address: bigint): void {
+    this.ensureWritable();
+    const unit = this.get(address);
+    if (unit === undefined) throw new PetrelError('ERR_OFFSET_INVALID', `no consume queue extension unit at address ${address}`);
+    this.truncateAt(decodeExtAddress(address) + CQ_EXT_MIN_UNIT_SIZE + (unit.bitmap?.length ?? 0));
+  }
+
+  /** Drops every unit and file (when no ConsumeQueue unit points into the extension any more). */
+  truncateAll(): void {
+    this.ensureWritable();
+    for (const file of this.files) this.removeFile(file);
+    this.files = [];
+    this.writeOffset = 0;
+  }
+
+  /**
+   * Deletes the files that end at or before `address` (RocketMQ's truncateByMinAddress), the
+   * last file excepted. A read-only instance only closes its handles on them, so that it does not
+   * keep a deleted file's space: call it on readers too.
+   */
+  deleteFilesBefore(address: bigint): void {
+    this.ensureOpen();
+    if (!isExtAddress(address)) return;
+    const offset = decodeExtAddress(address);
+    for (let first = this.files[0]; first !== undefined && this.files.length > 1 && first.base + this.fileSize <= offset; first = this.files[0]) {
+      if (this.readOnly) closeSync(first.fd);
+      else this.removeFile(first);
+      this.files.shift();
+    }
+  }
+
+  /** Makes every appended unit durable (fdatasync of the files written since the last flush). */
+  flush(): void {
+    this.ensureOpen();
+    for (const file of this.dirty) {
+      try {
+        fdatasyncSync(file.fd);
+      } catch (err) {
+        throw ioError('fdatasync', file.path, err);
+      }
+    }
+    this.dirty.clear();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const file of this.files) closeSync(file.fd);
+    this.files = [];
+    this.dirty.clear();
+  }
+
+  /** Where the last well-formed unit ends; a bad unit ends the scan, as a torn write would. */
+  private scanEnd(): number {
+    const last = this.files[this.files.length - 1];
+    if (last === undefined) return 0;
+    let position = 0;
+    const limit = this.fileSize - CQ_EXT_END_BLANK_LENGTH;
+    while (position + CQ_EXT_MIN_UNIT_SIZE <= limit) {
+      const header = readAt(last, position, CQ_EXT_MIN_UNIT_SIZE);
+      const size = header.readInt16BE(SIZE_OFFSET);
+      if (size === BLANK_MARKER) return last.base + this.fileSize;
+      if (size < CQ_EXT_MIN_UNIT_SIZE || header.readInt16BE(BITMAP_SIZE_OFFSET) !== size - CQ_EXT_MIN_UNIT_SIZE || position + size > limit) break;
+      position += size;
+    }
+    return last.base + position;
+  }
+
+  /** Drops everything from `offset` on: later files go, the rest of its file is zeroed. */
+  private truncateAt(offset: number): void {
+    for (let last = this.files[this.files.length - 1]; last !== undefined && last.base >= offset; last = this.files[this.files.length - 1]) {
+      this.removeFile(last);
+      this.files.pop();
+    }
+    const file = this.files[this.files.length - 1];
+    if (file !== undefined && offset < file.base + this.fileSize) {
+      // shrinking then growing back zeroes the tail, blank marker included
+      try {
+        ftruncateSync(file.fd, offset - file.base);
+        ftruncateSync(file.fd, this.fileSize);
+      } catch (err) {
+        throw ioError('truncate', file.path, err);
+      }
+      this.dirty.add(file);
+    }
+    this.writeOffset = offset;
+  }
+
+  private writeBlankMarker(file: ExtFile, position: number): void {
+    const marker = Buffer.alloc(CQ_EXT_END_BLANK_LENGTH);
+    marker.writeInt16BE(BLANK_MARKER, 0);
+    writeFully(file, marker, position);
+    this.dirty.add(file);
+  }
+
+  /** The file holding `offset`, if open. */
+  private fileFor(offset: number): ExtFile | undefined {
+    const first = this.files[0];
+    const index = first === undefined ? 0 : Math.floor((offset - first.base) / this.fileSize);
+    return index >= 0 ? this.files[index] : undefined;
+  }
+
+  /** The file holding `offset`, created (sparse, full size) when offset starts the next one. */
+  private fileForWrite(offset: number): ExtFile {
+    const found = this.fileFor(offset);
+    if (found !== undefined) return found;
+    const base = offset - (offset % this.fileSize);
+    mkdirSync(this.dir, { recursive: true });
+    const file = path.join(this.dir, String(base).padStart(20, '0'));
+    const fd = this.openFile(file, true);
+    try {
+      ftruncateSync(fd, this.fileSize);
+    } catch (err) {
+      closeSync(fd);
+      throw ioError('size', file, err);
+    }
+    const created = { base, path: file, fd };
+    this.files.push(created);
+    return created;
+  }
+
+  /**
+   * A reader picks up the files the writer created since it last looked: on a miss past its
+   * newest file it lists the folder again. A miss before its oldest file is a deleted file.
+   */
+  private fileForReading(offset: number): ExtFile | undefined {
+    const known = this.fileFor(offset);
+    const first = this.files[0];
+    if (known !== undefined || (first !== undefined && offset < first.base)) return known;
+    for (const file of this.files) closeSync(file.fd);
+    this.files = [];
+    try {
+      this.load();
+    } catch (err) {
+      if (err instanceof PetrelError && err.code === 'ERR_STORE_CORRUPT') return undefined;
+      throw err;
+    }
+    return this.fileFor(offset);
+  }
+
+  private openFile(file: string, create: boolean): number {
+    try {
+      return openSync(file, this.readOnly ? 'r' : create ? 'w+' : 'r+');
+    } catch (err) {
+      throw ioError('open', file, err);
+    }
+  }
+
+  private removeFile(file: ExtFile): void {
+    closeSync(file.fd);
+    this.dirty.delete(file);
+    rmSync(file.path, { force: true });
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new PetrelError('ERR_STORE_CLOSED', `consume queue extension ${this.dir} is closed`);
+  }
+
+  private ensureWritable(): void {
+    this.ensureOpen();
+    if (this.readOnly) throw new PetrelError('ERR_INVALID_ARGUMENT', `consume queue extension ${this.dir} was opened read-only`);
+  }
+}
+
+function writeFully(file: ExtFile, bytes: Buffer, position: number): void {
+  let done = 0;
+  try {
+    while (done < bytes.length) done += writeSync(file.fd, bytes, done, bytes.length - done, position + done);
+  } catch (err) {
+    throw ioError('write', file.path, err);
+  }
+}
+
+function readAt(file: ExtFile, position: number, length: number): Buffer {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  try {
+    while (done < length) {
+      const n = readSync(file.fd, buf, done, length - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+  } catch (err) {
+    throw ioError('read', file.path, err);
+  }
+  return buf;
+}
+
+function ioError(what: string, file: string, cause: unknown): PetrelError {
+  return new PetrelError('ERR_STORE_IO', `${what} of consume queue extension ${file} failed: ${(cause as Error).message}`, { cause });
+}
