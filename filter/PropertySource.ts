@@ -9,7 +9,8 @@ export type PropertySource = ReadonlyMap<string, string> | Readonly<Record<strin
  * "constructor" or "__proto__" is just a property, never something inherited.
  */
 export function getProperty(props: PropertySource, name: string): string | undefined {
-  if (props instanceof Map) return (props as ReadonlyMap<string, string>).get(name);
+  // any map-like object counts as a map; a record's own "get" would be a string, not a function
+  if (typeof (props as { get?: unknown }).get === 'function') return (props as ReadonlyMap<string, string>).get(name);
   const record = props as Readonly<Record<string, string>>;
   if (!Object.hasOwn(record, name)) return undefined;
   const value: unknown = record[name];

@@ -95,6 +95,9 @@ export interface ConsumeQueueExtOptions {
 
 /** Encodes a unit (layout in the class comment). Throws ERR_INVALID_ARGUMENT when it is too large. */
 export function encodeCqExtUnit(unit: CqExtUnit): Buffer {
+  if (!Number.isSafeInteger(unit.storeTimestamp)) {
+    throw new PetrelError('ERR_INVALID_ARGUMENT', `store timestamp ${unit.storeTimestamp} is not an integer number of ms`);
+  }
   const bitmapSize = unit.bitmap?.length ?? 0;
   const size = CQ_EXT_MIN_UNIT_SIZE + bitmapSize;
   if (size > CQ_EXT_MAX_UNIT_SIZE) {

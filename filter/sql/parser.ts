@@ -18,6 +18,7 @@
  * reads as `(NOT a) = 'x'`; write `NOT (a = 'x')` or `a <> 'x'`. The parse-time checks of
  * checks.ts run as nodes are built, so a refused expression is refused with its position.
  */
+import { PetrelError } from '../../common/errors.js';
 import type { ComparisonOp, Expr, PropertyNode, StringMatchOp } from './ast.js';
 import {
   type Refusal,
@@ -46,6 +47,7 @@ export const DEFAULT_SQL_LIMITS: Required<SqlLimits> = { maxLength: 4096, maxDep
 
 /** Parses a selector into its tree. Throws FilterSyntaxError or FilterTooComplexError. */
 export function parseSql(text: string, limits?: SqlLimits): Expr {
+  if (typeof text !== 'string') throw new PetrelError('ERR_INVALID_ARGUMENT', `a SQL92 expression must be a string, got ${typeof text}`);
   const resolved = { ...DEFAULT_SQL_LIMITS, ...limits };
   if (text.length > resolved.maxLength) {
     throw new FilterTooComplexError('length', resolved.maxLength, positionAt(text, resolved.maxLength));

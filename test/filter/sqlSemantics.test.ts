@@ -206,6 +206,8 @@ test('sql semantics - comments and line breaks are ignored', (t) => {
 
 test('sql semantics - properties are read from a Map or from an object, own keys only', (t) => {
   t.true(compileSqlFilter("a = 'x'").evaluate(new Map([['a', 'x']])));
+  const mapLike: ReadonlyMap<string, string> = Object.freeze({ get: (name: string) => (name === 'a' ? 'x' : undefined) }) as unknown as ReadonlyMap<string, string>;
+  t.true(compileSqlFilter("a = 'x'").evaluate(mapLike), 'any map-like object');
   t.is(outcome('constructor IS NULL', {}), true);
   t.is(outcome('toString IS NULL', {}), true);
 });

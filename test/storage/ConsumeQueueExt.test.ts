@@ -171,6 +171,10 @@ test('ConsumeQueueExt - a unit larger than a short or than a file is refused', (
   t.throws(() => encodeCqExtUnit({ tagsCode: 0n, storeTimestamp: 0, bitmap: new Uint8Array(32_748) }), { code: 'ERR_INVALID_ARGUMENT' });
 });
 
+test('ConsumeQueueExt - a store time that is not a whole number of ms is refused', (t) => {
+  t.throws(() => encodeCqExtUnit({ tagsCode: 0n, storeTimestamp: 1.5 }), { code: 'ERR_INVALID_ARGUMENT' });
+});
+
 test('ConsumeQueueExt - files of the wrong size are reported as corrupt', (t) => {
   const root = tempDir(t);
   const ext = open(root, 100);
