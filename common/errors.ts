@@ -46,6 +46,8 @@ export const ERROR_CODES = {
   ERR_FRAME_INVALID: [false, 'a frame on a broker link is malformed or out of bounds'],
   ERR_UNAUTHENTICATED: [false, 'the request signature is missing or wrong'],
   ERR_REMOTE: [true, 'a remote peer answered with an error'],
+  ERR_RECEIPT_HANDLE_INVALID: [false, 'a receipt handle is malformed, forged, stale or no longer in flight'],
+  ERR_TRANSACTION_INVALID: [false, 'a transaction id is unknown, already ended or expired'],
 } as const satisfies Record<string, readonly [boolean, string]>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
