@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   ERR_ACTOR_CRASHED: [true, 'the actor failed while handling the request'],
   ERR_RING_FULL: [true, 'the shared ring has no room and the writer asked not to wait'],
   ERR_RECORD_TOO_LARGE: [false, 'a record is larger than the shared ring can ever hold'],
+  ERR_RING_CLOSED: [false, 'the shared ring is closed and takes no more records'],
   ERR_POOL_QUEUE_FULL: [true, 'the thread pool queue is at its limit'],
   ERR_CANCELLED: [false, 'the operation was cancelled'],
   ERR_CLIENT_STATE: [false, 'the client is not started, or already shut down'],
