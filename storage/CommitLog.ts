@@ -1,0 +1,209 @@
+/**
+ * The CommitLog's write side: appends encoded records to a MappedFileQueue the way RocketMQ's
+ * CommitLog.asyncPutMessage does (ROCKETMQ.md 1.5, 1.8).
+ *
+ * Owner: the writer (the MessageStore in one thread; the writer actor later). It is the only
+ * object that appends to the CommitLog and the only one that assigns physical offsets and store
+ * timestamps. Other threads read through CommitLogReader and flush through CommitLogFlusher.
+ * After a crash it is rebuilt by StoreRecovery, which finds the end of the valid records and cuts
+ * everything after it.
+ */
+import type { Clock } from '../common/clock.js';
+import { PetrelError } from '../common/errors.js';
+import { dataViewOf } from './Long.js';
+import { MappedFileQueue } from './MappedFileQueue.js';
+import type { MappedFile } from './MappedFile.js';
+import type { MappedFileBackendKind, SyncMethod } from './FileBackend.js';
+import { patchPropertiesCrc, patchRecord } from './MessageCodec.js';
+import { BLANK_MAGIC, BLANK_RECORD_LENGTH } from './RecordLayout.js';
+
+export interface CommitLogOptions {
+  readonly dir: string;
+  /** mappedFileSizeCommitLog */
+  readonly fileSize: number;
+  readonly backend: MappedFileBackendKind;
+  readonly syncMethod?: SyncMethod;
+  readonly clock: Clock;
+  /** warmMapedFileEnable: pre-fault each new file through its mapping. */
+  readonly warm?: boolean;
+  /** enabledAppendPropCRC: records carry the whole-record CRC entry, filled in at append. */
+  readonly appendPropertiesCrc?: boolean;
+}
+
+export class CommitLog {
+  readonly queue: MappedFileQueue;
+  readonly fileSize: number;
+  readonly #clock: Clock;
+  readonly #warm: boolean;
+  readonly #appendCrc: boolean;
+  #lastStoreTimestamp = 0;
+  #srcBytes: Uint8Array | undefined;
+  #srcView: DataView | undefined;
+  /** A file created ahead of need, not yet part of the queue. */
+  #next: MappedFile | undefined;
+
+  constructor(options: CommitLogOptions) {
+    this.fileSize = options.fileSize;
+    this.#clock = options.clock;
+    this.#warm = options.warm ?? false;
+    this.#appendCrc = options.appendPropertiesCrc ?? false;
+    this.queue = new MappedFileQueue({
+      dir: options.dir,
+      fileSize: options.fileSize,
+      backend: options.backend,
+      ...(options.syncMethod === undefined ? {} : { syncMethod: options.syncMethod }),
+    });
+  }
+
+  load(): void {
+    this.queue.load();
+  }
+
+  /** Store timestamp given to the last appended record. */
+  get lastStoreTimestamp(): number {
+    return this.#lastStoreTimestamp;
+  }
+
+  /** Store timestamps stay monotone in file order even if the clock steps back. */
+  set lastStoreTimestamp(value: number) {
+    this.#lastStoreTimestamp = value;
+  }
+
+  minOffset(): number {
+    return this.queue.minOffset();
+  }
+
+  maxOffset(): number {
+    return this.queue.maxOffset();
+  }
+
+  get flushedWhere(): number {
+    return this.queue.flushedWhere;
+  }
+
+  /** The largest record a file can hold: it must leave room for the blank record. */
+  get maxRecordSize(): number {
+    return this.fileSize - BLANK_RECORD_LENGTH;
+  }
+
+  /**
+   * Appends the encoded record `src[srcOffset, srcOffset + size)` and returns its physical
+   * offset. QUEUEOFFSET, PHYSICALOFFSET and STORETIMESTAMP are patched into `src` first (and the
+   * whole-record CRC, when enabled), then the bytes are copied into the mapping. When the record
+   * plus a blank record does not fit in the current file, the file is closed with the blank
+   * record and the record goes to a new file. `now` (default: the clock) is the store time,
+   * raised to the previous record's if the clock stepped back.
+   */
+  append(src: Uint8Array, srcOffset: number, size: number, queueOffset: number, now: number = this.#clock.now()): number {
+    if (size + BLANK_RECORD_LENGTH > this.fileSize) {
+      throw new PetrelError('ERR_MESSAGE_TOO_LARGE', `a record of ${size} bytes can never fit in a CommitLog file of ${this.fileSize}`);
+    }
+    let file = this.queue.last();
+    if (file === undefined || file.isFull()) file = this.#newFile();
+    if (size + BLANK_RECORD_LENGTH > file.fileSize - file.wrotePosition) {
+      this.#writeBlank(file);
+      file = this.#newFile();
+    }
+    const physicalOffset = file.fileFromOffset + file.wrotePosition;
+    const storeTimestamp = now > this.#lastStoreTimestamp ? now : this.#lastStoreTimestamp;
+    this.#lastStoreTimestamp = storeTimestamp;
+    patchRecord(this.#viewOf(src), srcOffset, queueOffset, physicalOffset, storeTimestamp);
+    if (this.#appendCrc) patchPropertiesCrc(src, srcOffset, size);
+    file.append(src, srcOffset, size);
+    return physicalOffset;
+  }
+
+  #viewOf(src: Uint8Array): DataView {
+    if (src !== this.#srcBytes || this.#srcView === undefined) {
+      this.#srcBytes = src;
+      this.#srcView = dataViewOf(src);
+    }
+    return this.#srcView;
+  }
+
+  /** Ends `file` with a blank record: remaining bytes + BLANK_MAGIC; the file is then full. */
+  #writeBlank(file: MappedFile): void {
+    const at = file.wrotePosition;
+    const remaining = file.fileSize - at;
+    file.setInt32(at, remaining);
+    file.setInt32(at + 4, BLANK_MAGIC);
+    file.wrotePosition = file.fileSize;
+  }
+
+  #newFile(): MappedFile {
+    const next = this.#next;
+    this.#next = undefined;
+    const last = this.queue.last();
+    if (next !== undefined && last !== undefined && next.fileFromOffset === last.fileFromOffset + this.fileSize) {
+      this.queue.adopt(next);
+      return next;
+    }
+    next?.destroy();
+    const file = this.queue.lastWritable(this.queue.maxOffset());
+    if (this.#warm && file.wrotePosition === 0) file.warm(0);
+    return file;
+  }
+
+  /**
+   * Creates the file after the current one ahead of time and, with warmMapedFileEnable,
+   * pre-faults it (RocketMQ's AllocateMappedFileService); with no file yet, creates the first.
+   * The writer calls it when idle: the pages must be faulted through the writer's own mapping to
+   * help. Returns false when there is nothing to do.
+   */
+  preallocateNextFile(): boolean {
+    const last = this.queue.last();
+    if (last === undefined) {
+      this.#newFile();
+      return true;
+    }
+    if (this.#next !== undefined) return false;
+    this.#next = this.queue.createDetached(last.fileFromOffset + this.fileSize);
+    if (this.#warm) this.#next.warm(0);
+    return true;
+  }
+
+  /** The file holding `offset` and the position in it, or undefined past the written end. */
+  fileFor(offset: number): MappedFile | undefined {
+    if (offset >= this.maxOffset()) return undefined;
+    return this.queue.findByOffset(offset);
+  }
+
+  /** Bytes [offset, offset + size) of the log: a view valid for one request, or undefined. */
+  getData(offset: number, size: number): Uint8Array | undefined {
+    const file = this.queue.findByOffset(offset);
+    if (file === undefined) return undefined;
+    const pos = offset - file.fileFromOffset;
+    if (pos + size > file.wrotePosition) return undefined;
+    return file.read(pos, size);
+  }
+
+  /** Flushes with RocketMQ's leastPages rule; returns the new flushed offset. */
+  flush(leastPages: number): number {
+    return this.queue.flush(leastPages);
+  }
+
+  /** Cuts the log at `offset` (recovery). With `zero`, stale bytes past it are zeroed. */
+  truncate(offset: number, zero: boolean): void {
+    this.#next?.destroy();
+    this.#next = undefined;
+    this.queue.truncateDirtyFiles(offset, zero);
+  }
+
+  /**
+   * Deletes files last modified more than `reservedMs` before `now`, oldest first, at most
+   * `max`, never the current file and never one ending past `keepFrom` (data not yet dispatched
+   * or flushed). Returns how many were deleted.
+   */
+  deleteExpiredFiles(now: number, reservedMs: number, max: number, keepFrom: number): number {
+    return this.queue.deleteFirstFiles(
+      max,
+      (file) => file.fileFromOffset + file.fileSize <= keepFrom && file.lastModified() + reservedMs <= now,
+    );
+  }
+
+  close(): void {
+    this.#next?.close();
+    this.#next = undefined;
+    this.queue.close();
+  }
+}

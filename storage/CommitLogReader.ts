@@ -1,0 +1,107 @@
+/**
+ * A read-only view of a CommitLog folder for threads other than the writer (the dispatcher
+ * actor, consumers reading by offset). It maps files lazily as they appear and never reads at or
+ * past the position it is given: the writer publishes how far the log is complete, and bytes
+ * beyond may be half-written.
+ *
+ * Owner: any one thread; each thread has its own. Views it returns are valid for one request.
+ * After a crash of its thread it is simply reopened; it holds no state worth keeping.
+ */
+import { PetrelError } from '../common/errors.js';
+import type { CommitLogDispatcher, DispatchRequest } from './CommitLogDispatcher.js';
+import { emptyDispatchRequest } from './CommitLogDispatcher.js';
+import type { MappedFileBackendKind } from './FileBackend.js';
+import type { MappedFile } from './MappedFile.js';
+import { MappedFileQueue } from './MappedFileQueue.js';
+import { decodeDispatchRequest, decodeMessage, type MessageExt } from './MessageDecoder.js';
+import { emptyLocatedRecord, locateRecord, recordSizeAt } from './RecordAccess.js';
+
+export interface CommitLogReaderOptions {
+  readonly dir: string;
+  /** mappedFileSizeCommitLog */
+  readonly fileSize: number;
+  readonly backend: MappedFileBackendKind;
+  /** messageDelayLevel in ms per level, for SCHEDULE_TOPIC_XXXX tag codes. */
+  readonly delayLevelsMs?: readonly number[];
+}
+
+export class CommitLogReader {
+  readonly #queue: MappedFileQueue;
+  readonly #delayLevels: readonly number[];
+  readonly #request: DispatchRequest = emptyDispatchRequest();
+
+  constructor(options: CommitLogReaderOptions) {
+    this.#queue = new MappedFileQueue({ dir: options.dir, fileSize: options.fileSize, backend: options.backend, readOnly: true });
+    this.#delayLevels = options.delayLevelsMs ?? [];
+    this.#queue.refresh();
+  }
+
+  get fileSize(): number {
+    return this.#queue.fileSize;
+  }
+
+  #fileFor(offset: number): MappedFile | undefined {
+    let file = this.#queue.findByOffset(offset);
+    if (file === undefined) {
+      this.#queue.refresh();
+      file = this.#queue.findByOffset(offset);
+    }
+    return file;
+  }
+
+  /** Bytes [offset, offset + size) if they lie below `readLimit`: a view for one request. */
+  read(offset: number, size: number, readLimit: number): Uint8Array | undefined {
+    if (offset < 0 || size <= 0 || offset + size > readLimit) return undefined;
+    const file = this.#fileFor(offset);
+    if (file === undefined || offset - file.fileFromOffset + size > file.fileSize) return undefined;
+    return file.read(offset - file.fileFromOffset, size);
+  }
+
+  /** The message at `offset` if it lies wholly below `readLimit`, decoded (body copied). */
+  lookMessage(offset: number, readLimit: number): MessageExt | undefined {
+    const file = offset + 8 <= readLimit ? this.#fileFor(offset) : undefined;
+    if (file === undefined) return undefined;
+    const size = recordSizeAt(file, offset - file.fileFromOffset);
+    const bytes = size > 0 ? this.read(offset, size, readLimit) : undefined;
+    return bytes === undefined ? undefined : decodeMessage(bytes, 0);
+  }
+
+  /**
+   * Dispatches the records in [from, readLimit) in order, at most `maxRecords`, and returns the
+   * offset to continue from (the dispatcher actor's reputFromOffset). The request object handed
+   * to the dispatchers is reused for every record.
+   */
+  dispatch(from: number, readLimit: number, dispatchers: readonly CommitLogDispatcher[], maxRecords = Number.MAX_SAFE_INTEGER): number {
+    const located = emptyLocatedRecord();
+    let offset = from;
+    let count = 0;
+    while (offset < readLimit && count < maxRecords) {
+      const file = this.#fileFor(offset);
+      if (file === undefined) {
+        throw new PetrelError('ERR_STORE_CORRUPT', `no CommitLog file holds offset ${offset}, below the published ${readLimit}`);
+      }
+      const pos = offset - file.fileFromOffset;
+      const size = recordSizeAt(file, pos);
+      if (size <= 0) {
+        offset = file.fileFromOffset + file.fileSize;
+        continue;
+      }
+      if (offset + size > readLimit) break;
+      locateRecord(file, pos, size, located);
+      decodeDispatchRequest(located.bytes, located.offset, this.#delayLevels, this.#request, located.view);
+      for (const d of dispatchers) d.dispatch(this.#request);
+      offset += size;
+      count++;
+    }
+    return offset;
+  }
+
+  /** Lets go of files wholly below `offset` (the writer deletes expired files). */
+  releaseBefore(offset: number): void {
+    this.#queue.closeFilesBefore(offset);
+  }
+
+  close(): void {
+    this.#queue.close();
+  }
+}

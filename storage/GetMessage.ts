@@ -1,0 +1,137 @@
+/**
+ * How a pull finds messages (RocketMQ's DefaultMessageStore.getMessage, ROCKETMQ.md 2.5): check
+ * the offset against the queue's range, walk ConsumeQueue units from it, filter on the tag code,
+ * read the records from the CommitLog, filter on properties, stop at the batch limits, and copy
+ * what was found into one buffer of its own.
+ */
+import type { ConsumeQueueStore } from './ConsumeQueueStore.js';
+import { BLANK_UNIT_SIZE, CQ_STORE_UNIT_SIZE, emptyCqUnit } from './ConsumeQueue.js';
+import { decodeProperties } from './MessageDecoder.js';
+import { ACCEPT_ALL } from './MessageFilter.js';
+import type { MessageStoreConfig } from './StoreConfig.js';
+import { GetMessageStatus, type GetMessageRequest, type GetMessageResult, type GotMessage } from './StoreResults.js';
+
+/** RocketMQ caps one pull's bytes at 128 MiB whatever the client asks. */
+const MAX_PULL_BYTES = 128 * 1024 * 1024;
+/** A pull scans at least this many ConsumeQueue bytes (800 units) looking for matches. */
+const MIN_FILTER_SCAN_BYTES = 16_000;
+
+/**
+ * What a pull needs of the CommitLog: the writer's CommitLog satisfies it, and so does a
+ * CommitLogReader bound to a published position in another thread.
+ */
+export interface CommitLogRead {
+  /** mappedFileSizeCommitLog */
+  readonly fileSize: number;
+  /** End of the readable log (the confirm or dispatched position). */
+  maxOffset(): number;
+  /** Bytes [offset, offset + size): a view valid for this request, or undefined when not readable. */
+  getData(offset: number, size: number): Uint8Array | undefined;
+}
+
+export interface GetMessageContext {
+  readonly commitLog: CommitLogRead;
+  readonly consumeQueues: ConsumeQueueStore;
+  readonly config: MessageStoreConfig;
+  /** Bytes of CommitLog tail counted as hot (accessMessageInMemoryMaxRatio of RAM). */
+  readonly hotBytes: number;
+}
+
+function emptyResult(status: GetMessageStatus, nextBeginOffset: number, minOffset: number, maxOffset: number): GetMessageResult {
+  return {
+    status,
+    nextBeginOffset,
+    minOffset,
+    maxOffset,
+    messages: [],
+    buffer: new Uint8Array(0),
+    bufferTotalSize: 0,
+    suggestPullingFromSlave: false,
+  };
+}
+
+export function getMessage(ctx: GetMessageContext, req: GetMessageRequest): GetMessageResult {
+  const { commitLog, config } = ctx;
+  const cq = ctx.consumeQueues.find(req.topic, req.queueId);
+  const offset = req.offset;
+  if (cq === undefined) return emptyResult(GetMessageStatus.NO_MATCHED_LOGIC_QUEUE, 0, 0, 0);
+  const minOffset = cq.minOffsetInQueue;
+  const maxOffset = cq.maxOffsetInQueue;
+  if (maxOffset === 0) return emptyResult(GetMessageStatus.NO_MESSAGE_IN_QUEUE, 0, minOffset, maxOffset);
+  if (offset < minOffset) return emptyResult(GetMessageStatus.OFFSET_TOO_SMALL, minOffset, minOffset, maxOffset);
+  if (offset === maxOffset) return emptyResult(GetMessageStatus.OFFSET_OVERFLOW_ONE, offset, minOffset, maxOffset);
+  if (offset > maxOffset) {
+    return emptyResult(GetMessageStatus.OFFSET_OVERFLOW_BADLY, minOffset === 0 ? minOffset : maxOffset, minOffset, maxOffset);
+  }
+
+  const filter = req.filter ?? ACCEPT_ALL;
+  const maxMsgNums = req.maxMsgNums;
+  const maxTotalSize = Math.min(req.maxTotalSize ?? MAX_PULL_BYTES, MAX_PULL_BYTES);
+  const maxPhy = commitLog.maxOffset();
+  const maxScan = Math.max(MIN_FILTER_SCAN_BYTES, maxMsgNums * CQ_STORE_UNIT_SIZE);
+  const unit = emptyCqUnit();
+  const found: GotMessage[] = [];
+  const views: Uint8Array[] = [];
+  let status: GetMessageStatus = GetMessageStatus.NO_MATCHED_MESSAGE;
+  let bufferTotal = 0;
+  let maxPhyPulling = 0;
+  let skipBelow = -1;
+  let scanned = 0;
+  for (let q = offset; q < maxOffset && scanned < maxScan; q++, scanned += CQ_STORE_UNIT_SIZE) {
+    if (!cq.getUnit(q, unit)) {
+      if (found.length === 0) status = GetMessageStatus.OFFSET_FOUND_NULL;
+      break;
+    }
+    const { physicalOffset: phy, size, tagsCode } = unit;
+    if (size === BLANK_UNIT_SIZE) continue;
+    maxPhyPulling = phy;
+    if (phy < skipBelow) continue;
+    const inDisk = maxPhy - phy > ctx.hotBytes;
+    if (isTheBatchFull(config, size, maxMsgNums, maxTotalSize, bufferTotal, found.length, inDisk)) break;
+    if (!filter.matchesTagsCode(tagsCode)) continue;
+    const data = commitLog.getData(phy, size);
+    if (data === undefined) {
+      if (found.length === 0) status = GetMessageStatus.MESSAGE_WAS_REMOVING;
+      skipBelow = phy - (phy % commitLog.fileSize) + commitLog.fileSize;
+      continue;
+    }
+    if (filter.matchesRecord !== undefined && !filter.matchesRecord(decodeProperties(data, 0))) continue;
+    found.push({ queueOffset: q, commitLogOffset: phy, size, tagsCode, bufferOffset: bufferTotal });
+    views.push(data);
+    bufferTotal += size;
+    status = GetMessageStatus.FOUND;
+    skipBelow = -1;
+  }
+
+  const buffer = new Uint8Array(bufferTotal);
+  for (let i = 0; i < views.length; i++) buffer.set(views[i] ?? new Uint8Array(0), found[i]?.bufferOffset ?? 0);
+  return {
+    status,
+    nextBeginOffset: offset + scanned / CQ_STORE_UNIT_SIZE,
+    minOffset,
+    maxOffset,
+    messages: found,
+    buffer,
+    bufferTotalSize: bufferTotal,
+    suggestPullingFromSlave: maxPhy - maxPhyPulling > ctx.hotBytes,
+  };
+}
+
+/** RocketMQ's isTheBatchFull: checked before adding each message after the first. */
+function isTheBatchFull(
+  config: MessageStoreConfig,
+  size: number,
+  maxMsgNums: number,
+  maxTotalSize: number,
+  bufferTotal: number,
+  count: number,
+  inDisk: boolean,
+): boolean {
+  if (bufferTotal === 0 || count === 0) return false;
+  if (maxMsgNums <= count) return true;
+  if (bufferTotal + size > maxTotalSize) return true;
+  if (inDisk) {
+    return bufferTotal + size > config.maxTransferBytesOnMessageInDisk || count > config.maxTransferCountOnMessageInDisk - 1;
+  }
+  return bufferTotal + size > config.maxTransferBytesOnMessageInMemory || count > config.maxTransferCountOnMessageInMemory - 1;
+}

@@ -1,0 +1,214 @@
+/**
+ * One fixed-size store file (a CommitLog segment, a ConsumeQueue file, an IndexFile) with its
+ * write and flushed positions, like RocketMQ's DefaultMappedFile.
+ *
+ * Owner: the thread that writes the file (the writer actor for CommitLog files, the dispatcher
+ * actor for ConsumeQueue and index files); other threads open their own read-only MappedFile on
+ * the same path. Positions live only in memory: after a crash they are rebuilt by recovery from
+ * the bytes, which a process crash does not lose (they are in the page cache) and an OS crash
+ * loses back to the last flush.
+ *
+ * There is no transient store pool, so the committed position is the write position.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ioError, openBackend, OS_PAGE_SIZE, type FileBackend, type MappedFileBackendKind, type SyncMethod } from './FileBackend.js';
+
+export interface MappedFileOptions {
+  /** 'mmap' (default) or 'fs'; 'mmap' falls back to 'fs' when mmap-io cannot load. */
+  readonly backend: MappedFileBackendKind;
+  readonly readOnly?: boolean;
+  readonly syncMethod?: SyncMethod;
+}
+
+export class MappedFile {
+  readonly path: string;
+  readonly fileName: string;
+  readonly fileFromOffset: number;
+  readonly fileSize: number;
+  /** Bytes written (or known valid after recovery) from the start of this file. */
+  wrotePosition = 0;
+  /** Bytes known durable from the start of this file. */
+  flushedPosition = 0;
+  readonly #backend: FileBackend;
+  #closed = false;
+
+  private constructor(filePath: string, fileFromOffset: number, backend: FileBackend) {
+    this.path = filePath;
+    this.fileName = path.basename(filePath);
+    this.fileFromOffset = fileFromOffset;
+    this.fileSize = backend.size;
+    this.#backend = backend;
+  }
+
+  /** Creates the file at its full size (sparse) and opens it. Fails if it exists. */
+  static create(filePath: string, fileSize: number, fileFromOffset: number, options: MappedFileOptions): MappedFile {
+    try {
+      const fd = fs.openSync(filePath, 'wx');
+      try {
+        fs.ftruncateSync(fd, fileSize);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (err) {
+      throw ioError('create', filePath, err);
+    }
+    return MappedFile.open(filePath, fileSize, fileFromOffset, options);
+  }
+
+  static open(filePath: string, fileSize: number, fileFromOffset: number, options: MappedFileOptions): MappedFile {
+    const backend = openBackend(filePath, fileSize, {
+      kind: options.backend,
+      readOnly: options.readOnly ?? false,
+      ...(options.syncMethod === undefined ? {} : { syncMethod: options.syncMethod }),
+    });
+    return new MappedFile(filePath, fileFromOffset, backend);
+  }
+
+  get backendKind(): MappedFileBackendKind {
+    return this.#backend.kind;
+  }
+
+  /** The mapping, for the owner's hot paths (mmap backend only). Never keep it past a request. */
+  get mapping(): Uint8Array | undefined {
+    return this.#backend.mapping;
+  }
+
+  get view(): DataView | undefined {
+    return this.#backend.view;
+  }
+
+  get committedPosition(): number {
+    return this.wrotePosition;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  isFull(): boolean {
+    return this.wrotePosition >= this.fileSize;
+  }
+
+  /** Copies `length` bytes to the write position; returns that position, or -1 without room. */
+  append(src: Uint8Array, srcOffset: number, length: number): number {
+    const at = this.wrotePosition;
+    if (at + length > this.fileSize) return -1;
+    this.#backend.write(at, src, srcOffset, length);
+    this.wrotePosition = at + length;
+    return at;
+  }
+
+  write(position: number, src: Uint8Array, srcOffset: number, length: number): void {
+    this.#backend.write(position, src, srcOffset, length);
+  }
+
+  /** Bytes [position, position + length) of this file: a view or a copy, valid for one request. */
+  read(position: number, length: number): Uint8Array {
+    return this.#backend.read(position, length);
+  }
+
+  getInt32(position: number): number {
+    return this.#backend.getInt32(position);
+  }
+
+  setInt32(position: number, value: number): void {
+    this.#backend.setInt32(position, value);
+  }
+
+  getLong(position: number): number {
+    return this.#backend.getLong(position);
+  }
+
+  setLong(position: number, value: number): void {
+    this.#backend.setLong(position, value);
+  }
+
+  fill(value: number, from: number, to: number): void {
+    this.#backend.fill(value, from, to);
+  }
+
+  /**
+   * RocketMQ's isAbleToFlush (ROCKETMQ.md 5.1) for a write position `upTo`: a full file always;
+   * else at least `leastPages` new 4 KiB pages, or any new byte when leastPages is 0.
+   */
+  isAbleToFlush(leastPages: number, upTo: number = this.wrotePosition): boolean {
+    if (upTo <= this.flushedPosition) return false;
+    if (upTo >= this.fileSize) return true;
+    if (leastPages > 0) return Math.floor(upTo / OS_PAGE_SIZE) - Math.floor(this.flushedPosition / OS_PAGE_SIZE) >= leastPages;
+    return true;
+  }
+
+  /** Makes the file durable up to `upTo` (default: the write position) when isAbleToFlush. */
+  flush(leastPages: number, upTo: number = this.wrotePosition): number {
+    if (this.isAbleToFlush(leastPages, upTo)) {
+      this.#backend.sync(this.flushedPosition, upTo);
+      this.flushedPosition = upTo;
+    }
+    return this.flushedPosition;
+  }
+
+  /** Makes the whole file durable whatever the positions say (index files, checkpoints). */
+  forceSync(): void {
+    this.#backend.sync(0, this.fileSize);
+    this.flushedPosition = Math.max(this.flushedPosition, this.wrotePosition);
+  }
+
+  /**
+   * Pre-faults pages [from, to) by writing one zero byte per page through the mapping, so later
+   * appends hit resident pages (PERF.md A1). Only whole pages at or past `from` are touched, so
+   * bytes already written are never changed. A no-op on the fs backend.
+   */
+  warm(from: number, to: number = this.fileSize): void {
+    const bytes = this.#backend.mapping;
+    if (bytes === undefined) return;
+    const end = Math.min(to, this.fileSize);
+    for (let p = Math.ceil(from / OS_PAGE_SIZE) * OS_PAGE_SIZE; p < end; p += OS_PAGE_SIZE) bytes[p] = 0;
+  }
+
+  /**
+   * Zeroes every non-zero byte from `from` to the end of the file, so that a later scan cannot
+   * mistake old bytes past a truncation point for valid data. Scans backwards from the end to
+   * find where the non-zero bytes stop, and writes only up to there.
+   */
+  zeroTail(from: number): void {
+    const chunk = 1 << 16;
+    let last = -1;
+    for (let end = this.fileSize; end > from && last < 0; end -= chunk) {
+      const start = Math.max(from, end - chunk);
+      const bytes = this.#backend.read(start, end - start);
+      for (let i = bytes.length - 1; i >= 0; i--) {
+        if (bytes[i] !== 0) {
+          last = start + i;
+          break;
+        }
+      }
+    }
+    if (last >= from) this.#backend.fill(0, from, last + 1);
+  }
+
+  /** Time of the last modification of the file, for expiry (fileReservedTime). */
+  lastModified(): number {
+    try {
+      return fs.statSync(this.path).mtimeMs;
+    } catch (err) {
+      throw ioError('stat', this.path, err);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#backend.close();
+  }
+
+  /** Closes and deletes the file. */
+  destroy(): void {
+    this.close();
+    try {
+      fs.rmSync(this.path, { force: true });
+    } catch (err) {
+      throw ioError('delete', this.path, err);
+    }
+  }
+}

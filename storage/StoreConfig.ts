@@ -1,0 +1,119 @@
+/**
+ * The store part of the broker configuration, with RocketMQ's names and defaults
+ * (MessageStoreConfig; ROCKETMQ.md 0, 5.1, 5.5). Every key can be set small for tests. Unknown
+ * keys and bad values are refused with ERR_CONFIG_INVALID naming the key.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { PetrelError } from '../common/errors.js';
+import { DEFAULT_DELAY_LEVELS, parseDelayLevels } from './CommitLogDispatcher.js';
+import { parseSocketAddress } from './MessageId.js';
+import { commitLogDir } from './StorePaths.js';
+
+const INT_MAX = 0x7fffffff;
+const GiB = 1024 * 1024 * 1024;
+const int = (min: number, max: number, def: number) => z.number().int().min(min).max(max).default(def);
+const bool = (def: boolean) => z.boolean().default(def);
+
+const schema = z.strictObject({
+  /** Root of the store folder. RocketMQ's default is ~/store. */
+  storePathRootDir: z.string().min(1).default(path.join(os.homedir(), 'store')),
+  /** CommitLog folder; '' means <storePathRootDir>/commitlog. */
+  storePathCommitLog: z.string().default(''),
+  /** Size of one CommitLog file: 1 GiB. At most a Java int. */
+  mappedFileSizeCommitLog: int(1024, INT_MAX, GiB),
+  /** Size of one ConsumeQueue file: 300,000 units of 20 bytes. A multiple of 20. */
+  mappedFileSizeConsumeQueue: int(20, INT_MAX, 300_000 * 20),
+  /** Hash slots of one IndexFile. */
+  maxHashSlotNum: int(1, 50_000_000, 5_000_000),
+  /** Entries of one IndexFile. */
+  maxIndexNum: int(2, 100_000_000, 20_000_000),
+  /** Largest message body, bytes: 4 MiB. */
+  maxMessageSize: int(0, 1024 * 1024 * 1024, 4 * 1024 * 1024),
+  /** Hours a CommitLog file is kept after its last write: 72. */
+  fileReservedTime: z.number().min(0).default(72),
+  /** Files deleted per clean-up pass at most. */
+  deleteFileBatchMax: int(1, 1000, 10),
+  /** Clean-up pass period, ms (cleanResourceInterval). */
+  cleanResourceInterval: int(1, INT_MAX, 10_000),
+  /** Hour of the day when expired files are deleted (deleteWhen, "04"); several as "04;16". */
+  deleteWhen: z.string().regex(/^\d{1,2}(;\d{1,2})*$/).default('04'),
+  /** ASYNC_FLUSH (default) or SYNC_FLUSH. */
+  flushDiskType: z.enum(['ASYNC_FLUSH', 'SYNC_FLUSH']).default('ASYNC_FLUSH'),
+  /** Async CommitLog flush period, ms. */
+  flushIntervalCommitLog: int(1, INT_MAX, 500),
+  /** Dirty 4 KiB pages needed before an async CommitLog flush. */
+  flushCommitLogLeastPages: int(0, INT_MAX, 4),
+  /** An async CommitLog flush ignores leastPages at least this often, ms. */
+  flushCommitLogThoroughInterval: int(0, INT_MAX, 10_000),
+  /** ConsumeQueue flush period, ms. */
+  flushIntervalConsumeQueue: int(1, INT_MAX, 1000),
+  /** Dirty pages needed before a ConsumeQueue flush. */
+  flushConsumeQueueLeastPages: int(0, INT_MAX, 2),
+  /** A ConsumeQueue flush ignores leastPages at least this often, ms. */
+  flushConsumeQueueThoroughInterval: int(0, INT_MAX, 60_000),
+  /** Sync-flush deadline, ms. */
+  syncFlushTimeout: int(1, INT_MAX, 5000),
+  /** Verify body CRCs when recovering. */
+  checkCRCOnRecover: bool(true),
+  /** Append the whole-record CRC entry to every record's properties. */
+  enabledAppendPropCRC: bool(false),
+  /** Recovery refuses records without a valid whole-record CRC entry. */
+  forceVerifyPropCRC: bool(false),
+  /** Build IndexFiles (query by key and unique id). */
+  messageIndexEnable: bool(true),
+  /** Most offsets one key query returns (maxMsgsNumBatch). */
+  maxMsgsNumBatch: int(1, 10_000, 64),
+  /** Pull batch limits for data still in memory ("hot") and on disk ("cold"). */
+  maxTransferBytesOnMessageInMemory: int(1, INT_MAX, 256 * 1024),
+  maxTransferCountOnMessageInMemory: int(1, INT_MAX, 32),
+  maxTransferBytesOnMessageInDisk: int(1, INT_MAX, 64 * 1024),
+  maxTransferCountOnMessageInDisk: int(1, INT_MAX, 8),
+  /** Percent of physical memory under which data counts as hot. */
+  accessMessageInMemoryMaxRatio: int(0, 100, 40),
+  /** Delay levels of SCHEDULE_TOPIC_XXXX, level 1 first. */
+  messageDelayLevel: z.string().default(DEFAULT_DELAY_LEVELS),
+  /** Pre-fault each new CommitLog file through its mapping (RocketMQ's warmMapedFileEnable). */
+  warmMapedFileEnable: bool(false),
+  /** This broker's address as stored in records and offset message ids. */
+  storeHost: z.string().default('127.0.0.1:10911'),
+  /** petrelmq: queue ids a topic may use when no topic config says otherwise. */
+  defaultTopicQueueNums: int(1, 65_536, 1024),
+  /** petrelmq: 'mmap' (default) or 'fs' (positioned reads and writes, no mapping). */
+  mappedFileBackend: z.enum(['mmap', 'fs']).default('mmap'),
+  /** petrelmq: how flushes reach the disk: 'fdatasync' (default) or 'msync'. */
+  flushSyncMethod: z.enum(['fdatasync', 'msync']).default('fdatasync'),
+});
+
+export type MessageStoreConfig = z.output<typeof schema>;
+export type MessageStoreConfigInput = Partial<MessageStoreConfig>;
+
+/** Parses untrusted config into a full, validated MessageStoreConfig (defaults filled in). */
+export function parseStoreConfig(input: unknown): MessageStoreConfig {
+  const result = schema.safeParse(input ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const key = issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue?.path.join('.');
+    throw new PetrelError('ERR_CONFIG_INVALID', `store config ${key ?? '?'}: ${issue?.message ?? 'invalid'}`);
+  }
+  const c = result.data;
+  const bad = (key: string, why: string): never => {
+    throw new PetrelError('ERR_CONFIG_INVALID', `store config ${key}: ${why}`);
+  };
+  if (c.mappedFileSizeConsumeQueue % 20 !== 0) bad('mappedFileSizeConsumeQueue', 'must be a multiple of 20 (the unit size)');
+  if (parseDelayLevels(c.messageDelayLevel) === undefined) bad('messageDelayLevel', 'must be levels like "1s 5s 1m 2h"');
+  try {
+    parseSocketAddress(c.storeHost);
+  } catch {
+    bad('storeHost', 'must be ip:port');
+  }
+  const indexSize = 40 + c.maxHashSlotNum * 4 + c.maxIndexNum * 20;
+  if (indexSize > INT_MAX) bad('maxIndexNum', `an IndexFile of ${indexSize} bytes exceeds 2 GiB`);
+  return c;
+}
+
+/** The CommitLog folder: storePathCommitLog, or <storePathRootDir>/commitlog. */
+export function commitLogPath(config: MessageStoreConfig): string {
+  return config.storePathCommitLog === '' ? commitLogDir(config.storePathRootDir) : config.storePathCommitLog;
+}
