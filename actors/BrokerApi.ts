@@ -167,10 +167,18 @@ export interface BrokerApi {
   getTopic(topic: string): Promise<TopicConfig | undefined>;
   listTopics(): Promise<TopicConfig[]>;
   queryRoute(topic: string): Promise<TopicRoute>;
+  /**
+   * Claims group@instanceName for a producer; refused with ERR_INSTANCE_NAME_TAKEN while another
+   * started producer of the group holds it.
+   */
+  registerProducer(group: string, instanceName: string, clientId: string): Promise<void>;
+  unregisterProducer(group: string, instanceName: string, clientId: string): Promise<void>;
   /** Join (or refresh) a consumer group; resolves to the group's sorted client ids. */
   registerConsumer(registration: ConsumerRegistration): Promise<string[]>;
   unregisterConsumer(group: string, clientId: string): Promise<void>;
   consumerIds(group: string): Promise<string[]>;
+  /** Resolves with the group's members once they differ from `known`, or after timeoutMs. */
+  awaitConsumerIdsChange(group: string, known: readonly string[], timeoutMs: number): Promise<string[]>;
   commitOffset(group: string, topic: string, queueId: number, offset: number): Promise<void>;
   /** The committed offset, or -1 when the group has none for that queue. */
   queryOffset(group: string, topic: string, queueId: number): Promise<number>;

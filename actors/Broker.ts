@@ -1,0 +1,425 @@
+/**
+ * The broker: wires WriterActor, FlushActor and DispatcherActor (each on its own worker thread)
+ * and serves the BrokerApi on the thread that started it. The main thread keeps what is small and
+ * shared: topics, consumer offsets, group membership, delayed delivery, and the send path that
+ * batches producers' records to the writer.
+ *
+ * Start runs storage recovery first (clean or after a crash), so the actors open files that agree
+ * with each other. Shutdown stops the writer after the sends it accepted, flushes, lets the
+ * dispatcher catch up, persists offsets and removes the abort file; a kill -9 leaves the abort file
+ * and the next start runs abnormal recovery.
+ */
+import { readBrokerConf, parseBrokerConfig, parseDelayLevels, type BrokerConfig, type BrokerConfigInput } from './BrokerConfig.js';
+import { PetrelError } from '../common/errors.js';
+import { ActorSystem } from '../runtime/ActorSystem.js';
+import type { ActorRef } from '../runtime/ActorRef.js';
+import { ConfigFile } from '../storage/ConfigFile.js';
+import { MessageEncoder } from '../storage/MessageCodec.js';
+import { parseSocketAddress, UniqKeyGenerator, decodeOffsetMessageId } from '../storage/MessageId.js';
+import { MessageStore } from '../storage/MessageStore.js';
+import { parseStoreConfig, type MessageStoreConfig } from '../storage/StoreConfig.js';
+import { AbortFile, StoreLock } from '../storage/StoreLock.js';
+import { validateTopic } from '../storage/MessageValidator.js';
+import { decodeMessage } from '../storage/MessageDecoder.js';
+import { systemClock } from '../common/clock.js';
+import path from 'node:path';
+import type {
+  BrokerApi, ConsumerProgress, ConsumerRegistration, Message, MessageExt, PullRequest, PullResult, SendResult, TopicConfig, TopicRoute,
+} from './BrokerApi.js';
+import { BrokerPositions, Position } from './BrokerPositions.js';
+import { ConsumerGroups } from './ConsumerGroups.js';
+import { ConsumerOffsets } from './ConsumerOffsets.js';
+import { dispatcherActor, type DispatcherMsg, type DispatcherReplies } from './DispatcherActor.js';
+import { flushActor, type FlushMsg, type FlushReplies } from './FlushActor.js';
+import { decodeRecords, delayed, reput, toPublic, toStore } from './messageConvert.js';
+import { PositionWaiters } from './PositionWaiters.js';
+import { ScheduleService } from './ScheduleService.js';
+import { SendPath } from './SendPath.js';
+import { TopicConfigs } from './TopicConfigs.js';
+import { writerActor, type WriterMsg, type WriterReplies } from './WriterActor.js';
+
+export interface BrokerStartOptions {
+  /** Fault injection for tests: FlushActor sleeps this long before each flush. */
+  readonly flushDelayMs?: number;
+}
+
+type Dispatcher = ActorRef<DispatcherMsg, DispatcherReplies>;
+
+function storeConfigOf(c: BrokerConfig): MessageStoreConfig {
+  return parseStoreConfig({
+    storePathRootDir: c.storePathRootDir,
+    mappedFileSizeCommitLog: c.mappedFileSizeCommitLog,
+    mappedFileSizeConsumeQueue: c.mappedFileSizeConsumeQueue,
+    maxHashSlotNum: c.maxHashSlotNum,
+    maxIndexNum: c.maxIndexNum,
+    maxMessageSize: c.maxMessageSize,
+    fileReservedTime: c.fileReservedTime,
+    flushDiskType: c.flushDiskType,
+    flushIntervalCommitLog: c.flushIntervalCommitLog,
+    flushCommitLogLeastPages: c.flushCommitLogLeastPages,
+    flushCommitLogThoroughInterval: c.flushCommitLogThoroughInterval,
+    syncFlushTimeout: c.syncFlushTimeout,
+    messageDelayLevel: c.messageDelayLevel,
+    storeHost: `${c.brokerIP1}:${c.listenPort}`,
+    defaultTopicQueueNums: 1024,
+  });
+}
+
+export class Broker implements BrokerApi {
+  readonly config: BrokerConfig;
+  readonly brokerName: string;
+  readonly positions: BrokerPositions;
+  readonly #store: MessageStoreConfig;
+  readonly #system: ActorSystem;
+  readonly #lock: StoreLock;
+  readonly #writer: ActorRef<WriterMsg, WriterReplies>;
+  readonly #flush: ActorRef<FlushMsg, FlushReplies>;
+  readonly #dispatcher: Dispatcher;
+  readonly #send: SendPath;
+  readonly #encoder: MessageEncoder;
+  readonly #uniq: UniqKeyGenerator;
+  readonly #topics: TopicConfigs;
+  readonly #offsets: ConsumerOffsets;
+  readonly #groups = new ConsumerGroups();
+  readonly #schedule: ScheduleService;
+  readonly #levels: number[];
+  readonly #timer: NodeJS.Timeout;
+  #state: 'running' | 'stopping' | 'stopped' = 'running';
+
+  private constructor(parts: {
+    config: BrokerConfig; store: MessageStoreConfig; system: ActorSystem; lock: StoreLock; positions: BrokerPositions;
+    writer: ActorRef<WriterMsg, WriterReplies>; flush: ActorRef<FlushMsg, FlushReplies>; dispatcher: Dispatcher;
+  }) {
+    this.config = parts.config;
+    this.brokerName = parts.config.brokerName;
+    this.#store = parts.store;
+    this.#system = parts.system;
+    this.#lock = parts.lock;
+    this.positions = parts.positions;
+    this.#writer = parts.writer;
+    this.#flush = parts.flush;
+    this.#dispatcher = parts.dispatcher;
+    this.#levels = parseDelayLevels(parts.config.messageDelayLevel);
+    const storeHost = parseSocketAddress(parts.store.storeHost);
+    this.#encoder = new MessageEncoder({ storeHost, maxMessageSize: parts.config.maxMessageSize });
+    this.#uniq = new UniqKeyGenerator(systemClock, storeHost.address, process.pid, (Math.random() * 0x100000000) >>> 0);
+    const configDir = path.join(parts.config.storePathRootDir, 'config');
+    const json = (name: string): { load(): unknown; save(v: unknown): void } => {
+      const f = new ConfigFile(path.join(configDir, name));
+      return { load: () => f.load(), save: (v) => f.persist(v) };
+    };
+    this.#topics = new TopicConfigs(json('topics.json'));
+    this.#offsets = new ConsumerOffsets(json('consumerOffset.json'));
+    const sync = parts.config.flushDiskType === 'SYNC_FLUSH';
+    this.#send = new SendPath({
+      writer: parts.writer,
+      encoder: this.#encoder,
+      storeHost,
+      brokerName: this.brokerName,
+      flushWaiter: sync ? new PositionWaiters(parts.positions, Position.FLUSHED) : undefined,
+      syncFlushTimeout: parts.config.syncFlushTimeout,
+    });
+    this.#schedule = new ScheduleService({
+      levels: this.#levels,
+      state: json('delayOffset.json'),
+      pull: (queueId, offset) => this.#pullOnce({ group: 'SCHEDULE', topic: 'SCHEDULE_TOPIC_XXXX', queueId, offset, maxMsgNums: 32 }),
+      put: async (m) => {
+        const { msg, uniqKey } = reput(m, m.properties['REAL_TOPIC'] ?? m.topic, Number(m.properties['REAL_QID'] ?? 0), m.reconsumeTimes, {});
+        await this.#putStore(msg, uniqKey, msg.topic, msg.queueId, false);
+      },
+    });
+    this.#timer = setInterval(() => {
+      this.#offsets.persist();
+      this.#groups.expire(Date.now());
+    }, parts.config.flushConsumerOffsetInterval);
+    this.#timer.unref();
+  }
+
+  /** Starts a broker from a config object or a broker.conf path. */
+  static async start(config?: BrokerConfigInput | string, options: BrokerStartOptions = {}): Promise<Broker> {
+    const cfg = typeof config === 'string' ? readBrokerConf(config) : parseBrokerConfig(config ?? {});
+    const store = storeConfigOf(cfg);
+    // Recovery on this thread, before any actor opens a file: afterwards the CommitLog end, the
+    // ConsumeQueues and the index agree, and the actors can open them as they are.
+    const recovered = MessageStore.open({ config: store });
+    const maxPhy = recovered.getMaxPhyOffset();
+    const queueOffsets = recovered.queueOffsets();
+    recovered.shutdown();
+    const lock = StoreLock.acquire(store.storePathRootDir);
+    AbortFile.create(store.storePathRootDir);
+    const positions = new BrokerPositions();
+    for (const slot of [Position.WROTE, Position.FLUSHED, Position.DISPATCHED]) positions.reset(slot, maxPhy);
+    const system = new ActorSystem({ askTimeoutMs: 30_000 });
+    try {
+      const dispatcher = await system.spawn(dispatcherActor, {
+        name: 'dispatcher',
+        args: { store, confirm: cfg.flushDiskType === 'SYNC_FLUSH' ? 'FLUSHED' : 'WROTE', positions: positions.buffer, dispatchFrom: maxPhy, enablePropertyFilter: cfg.enablePropertyFilter },
+        supervision: { strategy: 'restart', maxRestarts: 3, withinMs: 60_000 },
+      });
+      const flush = await system.spawn(flushActor, {
+        name: 'flush',
+        args: {
+          store, flushDiskType: cfg.flushDiskType, flushIntervalCommitLog: cfg.flushIntervalCommitLog,
+          flushCommitLogLeastPages: cfg.flushCommitLogLeastPages, flushCommitLogThoroughInterval: cfg.flushCommitLogThoroughInterval,
+          positions: positions.buffer, ...(options.flushDelayMs === undefined ? {} : { flushDelayMs: options.flushDelayMs }),
+        },
+        supervision: { strategy: 'restart', maxRestarts: 3, withinMs: 60_000 },
+      });
+      // The writer is not restarted in place: its queue offsets would have to be re-derived.
+      // A writer failure stops the broker cleanly; the next start recovers from the files.
+      const writer = await system.spawn(writerActor, {
+        name: 'writer',
+        args: { store, maxPhyOffset: maxPhy, queueOffsets, positions: positions.buffer },
+        supervision: { strategy: 'escalate' },
+      });
+      return new Broker({ config: cfg, store, system, lock, positions, writer, flush, dispatcher });
+    } catch (err) {
+      await system.shutdown();
+      lock.release();
+      throw err;
+    }
+  }
+
+  get storeConfig(): MessageStoreConfig {
+    return this.#store;
+  }
+
+  /** Stops cleanly: accepted sends finish, everything is flushed and dispatched, offsets saved. */
+  async shutdown(): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#state = 'stopping';
+    clearInterval(this.#timer);
+    await this.#schedule.stop();
+    this.#send.close();
+    this.#groups.close();
+    await this.#system.shutdown();
+    this.#offsets.persist(true);
+    AbortFile.remove(this.#store.storePathRootDir);
+    this.#lock.release();
+    this.#state = 'stopped';
+  }
+
+  #checkRunning(): void {
+    if (this.#state !== 'running') throw new PetrelError('ERR_SERVICE_NOT_AVAILABLE', `broker ${this.brokerName} is ${this.#state}`);
+  }
+
+  #topicFor(topic: string, forWrite: boolean): TopicConfig {
+    let cfg = this.#topics.get(topic);
+    if (cfg === undefined) {
+      validateTopic(topic);
+      const system = topic.startsWith('%RETRY%') || topic.startsWith('%DLQ%');
+      if (!this.config.autoCreateTopicEnable && !system) throw new PetrelError('ERR_TOPIC_NOT_EXIST', `topic ${topic} does not exist and autoCreateTopicEnable is off`);
+      cfg = this.#topics.upsert({ topic, ...(system ? { readQueueNums: 1, writeQueueNums: 1 } : {}) }, this.config.defaultTopicQueueNums);
+    }
+    if (forWrite && (cfg.perm & 2) === 0) throw new PetrelError('ERR_NO_PERMISSION', `topic ${topic} is not writable (perm ${cfg.perm})`);
+    return cfg;
+  }
+
+  #putStore(msg: Parameters<MessageEncoder['encode']>[0], uniqKey: string, shownTopic: string, shownQueueId: number, waitStore: boolean): Promise<SendResult> {
+    const size = this.#encoder.encodedSize(msg, uniqKey);
+    return new Promise((resolve, reject) => {
+      this.#send.submit({ msg, uniqKey, size, noQueue: false, waitStore, shownTopic, shownQueueId, resolve, reject });
+    });
+  }
+
+  async send(messages: readonly Message[], queueId?: number): Promise<SendResult[]> {
+    this.#checkRunning();
+    if (this.config.brokerRole === 'SLAVE') throw new PetrelError('ERR_SERVICE_NOT_AVAILABLE', `broker ${this.brokerName} is a SLAVE and takes no sends`);
+    const pending: Promise<SendResult>[] = [];
+    const now = Date.now();
+    for (const m of messages) {
+      const cfg = this.#topicFor(m.topic, true);
+      const qid = queueId ?? 0;
+      if (!Number.isInteger(qid) || qid < 0 || qid >= cfg.writeQueueNums) {
+        throw new PetrelError('ERR_QUEUE_ID_INVALID', `queue ${String(qid)} is not a write queue of ${m.topic} (0..${cfg.writeQueueNums - 1})`);
+      }
+      const { msg, shownTopic } = toStore(m, qid, this.#levels.length);
+      pending.push(this.#putStore(msg, this.#uniq.next(now), shownTopic, qid, m.waitStoreMsgOK ?? true));
+    }
+    return Promise.all(pending);
+  }
+
+  sendOneway(message: Message, queueId?: number): void {
+    this.send([message], queueId).catch(() => undefined);
+  }
+
+  async #pullOnce(req: Omit<PullRequest, 'longPollMs'>): Promise<PullResult> {
+    const r = await this.#dispatcher.ask({ type: 'pull', ...req });
+    return {
+      status: r.status as PullResult['status'],
+      messages: decodeRecords(r.buffer, r.sizes, this.brokerName),
+      nextBeginOffset: r.nextBeginOffset,
+      minOffset: r.minOffset,
+      maxOffset: r.maxOffset,
+    };
+  }
+
+  async pull(request: PullRequest): Promise<PullResult> {
+    this.#checkRunning();
+    const deadline = performance.now() + (request.longPollMs ?? 0);
+    for (;;) {
+      const seen = this.positions.get(Position.DISPATCHED);
+      const r = await this.#pullOnce(request);
+      const empty = r.status === 'OFFSET_OVERFLOW_ONE' || r.status === 'NO_MATCHED_LOGIC_QUEUE' || (r.status === 'NO_MESSAGE_IN_QUEUE' && request.offset === 0);
+      const left = deadline - performance.now();
+      if (!empty || left <= 0 || this.#state !== 'running') return r;
+      if (this.positions.get(Position.DISPATCHED) === seen) await this.positions.waitChange(Position.DISPATCHED, Math.min(left, 1000));
+    }
+  }
+
+  async createTopic(config: { topic: string; readQueueNums?: number; writeQueueNums?: number; perm?: number; order?: boolean }): Promise<TopicConfig> {
+    this.#checkRunning();
+    validateTopic(config.topic);
+    return this.#topics.upsert(config, this.config.defaultTopicQueueNums);
+  }
+
+  async getTopic(topic: string): Promise<TopicConfig | undefined> {
+    return this.#topics.get(topic);
+  }
+
+  async listTopics(): Promise<TopicConfig[]> {
+    return this.#topics.list();
+  }
+
+  async queryRoute(topic: string): Promise<TopicRoute> {
+    this.#checkRunning();
+    const cfg = this.#topicFor(topic, false);
+    const addr = `${this.config.brokerIP1}:${this.config.listenPort}`;
+    return {
+      topic,
+      brokers: [{ brokerName: this.brokerName, addrs: { [this.config.brokerId]: addr }, readQueueNums: cfg.readQueueNums, writeQueueNums: cfg.writeQueueNums, perm: cfg.perm }],
+    };
+  }
+
+  async registerProducer(group: string, instanceName: string, clientId: string): Promise<void> {
+    this.#checkRunning();
+    this.#groups.registerProducer(group, instanceName, clientId);
+  }
+
+  async unregisterProducer(group: string, instanceName: string, clientId: string): Promise<void> {
+    this.#groups.unregisterProducer(group, instanceName, clientId);
+  }
+
+  async registerConsumer(registration: ConsumerRegistration): Promise<string[]> {
+    this.#checkRunning();
+    for (const s of registration.subscriptions) {
+      if (s.filter.type === 'SQL92' && !this.config.enablePropertyFilter) {
+        throw new PetrelError('ERR_FILTER_NOT_SUPPORTED', `broker ${this.brokerName} does not support SQL92 filtering: set enablePropertyFilter=true`);
+      }
+    }
+    return this.#groups.register(registration, Date.now());
+  }
+
+  async unregisterConsumer(group: string, clientId: string): Promise<void> {
+    this.#groups.unregister(group, clientId);
+  }
+
+  async consumerIds(group: string): Promise<string[]> {
+    return this.#groups.ids(group);
+  }
+
+  awaitConsumerIdsChange(group: string, known: readonly string[], timeoutMs: number): Promise<string[]> {
+    return this.#groups.awaitChange(group, known, timeoutMs);
+  }
+
+  async commitOffset(group: string, topic: string, queueId: number, offset: number): Promise<void> {
+    this.#offsets.commit(group, topic, queueId, offset);
+  }
+
+  async queryOffset(group: string, topic: string, queueId: number): Promise<number> {
+    return this.#offsets.query(group, topic, queueId);
+  }
+
+  async minOffset(topic: string, queueId: number): Promise<number> {
+    return (await this.#dispatcher.ask({ type: 'offsets', topic, queueId })).min;
+  }
+
+  async maxOffset(topic: string, queueId: number): Promise<number> {
+    return (await this.#dispatcher.ask({ type: 'offsets', topic, queueId })).max;
+  }
+
+  async searchOffsetByTime(topic: string, queueId: number, timestampMs: number): Promise<number> {
+    return this.#dispatcher.ask({ type: 'offsetByTime', topic, queueId, timestamp: timestampMs });
+  }
+
+  async sendBack(group: string, message: MessageExt, delayLevel: number, maxReconsumeTimes: number): Promise<void> {
+    this.#checkRunning();
+    const origin = message.properties['RETRY_TOPIC'] ?? message.topic;
+    const extra = { RETRY_TOPIC: origin, ORIGIN_MESSAGE_ID: message.properties['ORIGIN_MESSAGE_ID'] ?? message.msgId };
+    const toDlq = delayLevel < 0 || message.reconsumeTimes >= maxReconsumeTimes;
+    const topic = toDlq ? `%DLQ%${group}` : `%RETRY%${group}`;
+    this.#topicFor(topic, true);
+    const { msg, uniqKey } = reput(message, topic, 0, message.reconsumeTimes + 1, extra);
+    const level = toDlq ? 0 : Math.min(delayLevel > 0 ? delayLevel : 3 + message.reconsumeTimes, this.#levels.length);
+    await this.#putStore(level > 0 ? delayed(msg, level) : msg, uniqKey, topic, 0, false);
+  }
+
+  async consumerProgress(group: string): Promise<ConsumerProgress> {
+    const queues = await Promise.all(
+      this.#offsets.ofGroup(group).map(async (o) => {
+        const brokerOffset = await this.maxOffset(o.topic, o.queueId);
+        return { topic: o.topic, queueId: o.queueId, brokerOffset, consumerOffset: o.offset, lag: Math.max(0, brokerOffset - o.offset) };
+      }),
+    );
+    return { group, queues, totalLag: queues.reduce((a, q) => a + q.lag, 0) };
+  }
+
+  async resetOffsetToLatest(group: string, topic: string): Promise<void> {
+    const cfg = this.#topicFor(topic, false);
+    for (let q = 0; q < cfg.readQueueNums; q++) this.#offsets.commit(group, topic, q, await this.maxOffset(topic, q));
+    this.#offsets.persist();
+  }
+
+  async resetOffsetByTime(group: string, topic: string, timestampMs: number): Promise<void> {
+    const cfg = this.#topicFor(topic, false);
+    for (let q = 0; q < cfg.readQueueNums; q++) this.#offsets.commit(group, topic, q, await this.searchOffsetByTime(topic, q, timestampMs));
+    this.#offsets.persist();
+  }
+
+  async queryMessageByKey(topic: string, key: string, maxNum: number, beginMs: number, endMs: number): Promise<MessageExt[]> {
+    const records = await this.#dispatcher.ask({ type: 'queryKey', topic, key, maxNum, begin: beginMs, end: endMs });
+    // The index matches hashes only: keep messages that really carry the key (or unique id).
+    return records.map((r) => toPublic(decodeMessage(r, 0), this.brokerName)).filter((m) => m.keys.includes(key) || m.msgId === key);
+  }
+
+  async queryMessageById(msgId: string): Promise<MessageExt | undefined> {
+    if (/^[0-9A-Fa-f]{32}$/.test(msgId)) {
+      try {
+        const byOffset = await this.viewMessageByOffset(decodeOffsetMessageId(msgId).physicalOffset);
+        if (byOffset !== undefined && byOffset.offsetMsgId.toUpperCase() === msgId.toUpperCase()) return byOffset;
+      } catch {
+        // not an offset message id: try it as a unique key below
+      }
+    }
+    for (const t of this.#topics.list()) {
+      const found = await this.queryMessageByKey(t.topic, msgId, 1, 0, Date.now() + 1000);
+      if (found[0] !== undefined) return found[0];
+    }
+    return undefined;
+  }
+
+  async viewMessageByOffset(commitLogOffset: number): Promise<MessageExt | undefined> {
+    const bytes = await this.#dispatcher.ask({ type: 'record', offset: commitLogOffset });
+    return bytes === undefined ? undefined : toPublic(decodeMessage(bytes, 0), this.brokerName);
+  }
+
+  /** Flushes now and resolves with the flushed position (admin, tests). */
+  flushNow(): Promise<number> {
+    return this.#flush.ask({ type: 'flushNow' });
+  }
+
+  /** How many flushes the FlushActor made (group-commit evidence). */
+  async flushStats(): Promise<{ flushes: number; flushed: number }> {
+    return this.#flush.ask({ type: 'stats' });
+  }
+
+  /** Worker thread ids of the broker's actors. */
+  get actorThreads(): number[] {
+    return this.#system.workerThreadIds;
+  }
+
+  get writerRef(): ActorRef<WriterMsg, WriterReplies> {
+    return this.#writer;
+  }
+}
+

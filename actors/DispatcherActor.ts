@@ -1,0 +1,232 @@
+/**
+ * DispatcherActor (RocketMQ's ReputMessageService): tails the CommitLog up to the confirm
+ * position (`flushed` under SYNC_FLUSH, so consumers see only durable messages; `wrote` under
+ * ASYNC_FLUSH), turns each record into its ConsumeQueue unit and IndexFile entries, and publishes
+ * `dispatched`, which wakes long-polling pulls. It owns the ConsumeQueues and the index, so reads
+ * that need them (pulls, look-ups by key, offsets by time) are served here, never past
+ * `dispatched`.
+ *
+ * Runs on its own worker thread. After a crash it is restarted: the ConsumeQueues recover to their
+ * last valid unit and dispatch resumes from their largest physical offset (units are written
+ * idempotently), so nothing is lost or doubled.
+ */
+import os from 'node:os';
+import { defineActor } from '../runtime/Actor.js';
+import { systemClock } from '../common/clock.js';
+import { CommitLogReader } from '../storage/CommitLogReader.js';
+import type { CommitLogDispatcher } from '../storage/CommitLogDispatcher.js';
+import { ConsumeQueueStore } from '../storage/ConsumeQueueStore.js';
+import { getMessage, type CommitLogRead } from '../storage/GetMessage.js';
+import { IndexService } from '../storage/IndexService.js';
+import type { MessageFilter as StoreFilter } from '../storage/MessageFilter.js';
+import { readStoreTimestamp } from '../storage/MessageDecoder.js';
+import type { MessageStoreConfig } from '../storage/StoreConfig.js';
+import { commitLogPath } from '../storage/StoreConfig.js';
+import { createMessageFilter } from '../filter/MessageFilter.js';
+import { parseDelayLevels } from './BrokerConfig.js';
+import { BrokerPositions, Position, type PositionSlot } from './BrokerPositions.js';
+import type { FilterSpec } from './BrokerApi.js';
+
+export interface DispatcherArgs {
+  readonly store: MessageStoreConfig;
+  readonly confirm: 'WROTE' | 'FLUSHED';
+  readonly positions: SharedArrayBuffer;
+  /** Where dispatch starts (the CommitLog end recovery left dispatched). */
+  readonly dispatchFrom: number;
+  readonly enablePropertyFilter: boolean;
+}
+
+export interface PullQuery {
+  readonly type: 'pull';
+  readonly group: string;
+  readonly topic: string;
+  readonly queueId: number;
+  readonly offset: number;
+  readonly maxMsgNums: number;
+  readonly filter?: FilterSpec;
+}
+
+export type DispatcherMsg =
+  | PullQuery
+  | { readonly type: 'offsets'; readonly topic: string; readonly queueId: number }
+  | { readonly type: 'offsetByTime'; readonly topic: string; readonly queueId: number; readonly timestamp: number }
+  | { readonly type: 'queryKey'; readonly topic: string; readonly key: string; readonly maxNum: number; readonly begin: number; readonly end: number }
+  | { readonly type: 'record'; readonly offset: number }
+  | { readonly type: 'queues' };
+
+export interface PullReply {
+  readonly status: string;
+  readonly nextBeginOffset: number;
+  readonly minOffset: number;
+  readonly maxOffset: number;
+  /** The records back to back; `sizes[i]` bytes each. */
+  readonly buffer: Uint8Array;
+  readonly sizes: number[];
+}
+
+export interface DispatcherReplies {
+  pull: PullReply;
+  offsets: { min: number; max: number };
+  offsetByTime: number;
+  queryKey: Uint8Array[];
+  record: Uint8Array | undefined;
+  queues: { topic: string; queueId: number; max: number }[];
+}
+
+interface DispatcherState {
+  readonly reader: CommitLogReader;
+  readonly queues: ConsumeQueueStore;
+  readonly index: IndexService;
+  readonly dispatchers: readonly CommitLogDispatcher[];
+  readonly positions: BrokerPositions;
+  readonly confirm: PositionSlot;
+  readonly store: MessageStoreConfig;
+  readonly read: CommitLogRead;
+  readonly hotBytes: number;
+  readonly enablePropertyFilter: boolean;
+  reputFrom: number;
+  running: boolean;
+  loop: Promise<void>;
+  lastCqFlush: number;
+}
+
+/** Records dispatched per slice before the loop yields to pulls waiting in the mailbox. */
+const SLICE = 4096;
+
+function dispatchSlice(s: DispatcherState): boolean {
+  const limit = s.positions.get(s.confirm);
+  if (s.reputFrom >= limit) return false;
+  s.reputFrom = s.reader.dispatch(s.reputFrom, limit, s.dispatchers, SLICE);
+  s.positions.publish(Position.DISPATCHED, s.reputFrom);
+  return s.reputFrom < limit;
+}
+
+async function run(s: DispatcherState): Promise<void> {
+  while (s.running) {
+    const more = dispatchSlice(s);
+    const now = Date.now();
+    if (now - s.lastCqFlush >= 1000) {
+      s.lastCqFlush = now;
+      s.queues.flush(2);
+      s.index.flush(false);
+    }
+    if (more) await new Promise((r) => setImmediate(r));
+    else await s.positions.waitChange(s.confirm, 100);
+  }
+}
+
+function storeFilter(spec: FilterSpec | undefined, enable: boolean): StoreFilter | undefined {
+  if (spec === undefined) return undefined;
+  const f = createMessageFilter(spec, { enablePropertyFilter: enable });
+  return {
+    matchesTagsCode: (code: number) => f.matchesConsumeQueue(code),
+    matchesRecord: (props: Readonly<Record<string, string>>) => f.matchesProperties(props),
+  } as StoreFilter;
+}
+
+export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, DispatcherState, DispatcherArgs>(import.meta.url, 'dispatcherActor', {
+  start(args) {
+    const positions = new BrokerPositions(args.positions);
+    const store = args.store;
+    const reader = new CommitLogReader({
+      dir: commitLogPath(store),
+      fileSize: store.mappedFileSizeCommitLog,
+      backend: store.mappedFileBackend,
+      delayLevelsMs: parseDelayLevels(store.messageDelayLevel),
+    });
+    const queues = new ConsumeQueueStore({ rootDir: store.storePathRootDir, fileSize: store.mappedFileSizeConsumeQueue, backend: store.mappedFileBackend, syncMethod: store.flushSyncMethod });
+    queues.load();
+    queues.recover();
+    const index = new IndexService({ rootDir: store.storePathRootDir, slotNum: store.maxHashSlotNum, indexNum: store.maxIndexNum, backend: store.mappedFileBackend, syncMethod: store.flushSyncMethod, clock: systemClock });
+    index.load();
+    const confirm = args.confirm === 'FLUSHED' ? Position.FLUSHED : Position.WROTE;
+    const read: CommitLogRead = {
+      fileSize: store.mappedFileSizeCommitLog,
+      maxOffset: () => positions.get(Position.DISPATCHED),
+      getData: (offset: number, size: number) => reader.read(offset, size, positions.get(Position.DISPATCHED)),
+    };
+    const s: DispatcherState = {
+      reader,
+      queues,
+      index,
+      dispatchers: [queues, index],
+      positions,
+      confirm,
+      store,
+      read,
+      hotBytes: (os.totalmem() * store.accessMessageInMemoryMaxRatio) / 100,
+      enablePropertyFilter: args.enablePropertyFilter,
+      reputFrom: Math.max(args.dispatchFrom, queues.maxPhysicOffset()),
+      running: true,
+      loop: Promise.resolve(),
+      lastCqFlush: Date.now(),
+    };
+    positions.publish(Position.DISPATCHED, s.reputFrom);
+    s.loop = run(s);
+    return s;
+  },
+  handlers: {
+    pull(s, m) {
+      const filter = storeFilter(m.filter, s.enablePropertyFilter);
+      const r = getMessage(
+        { commitLog: s.read, consumeQueues: s.queues, config: s.store, hotBytes: s.hotBytes },
+        { group: m.group, topic: m.topic, queueId: m.queueId, offset: m.offset, maxMsgNums: m.maxMsgNums, ...(filter === undefined ? {} : { filter }) },
+      );
+      return {
+        status: r.status,
+        nextBeginOffset: r.nextBeginOffset,
+        minOffset: r.minOffset,
+        maxOffset: r.maxOffset,
+        buffer: r.buffer.subarray(0, r.bufferTotalSize),
+        sizes: r.messages.map((g) => g.size),
+      };
+    },
+    offsets(s, m) {
+      const cq = s.queues.find(m.topic, m.queueId);
+      return { min: cq?.minOffsetInQueue ?? 0, max: cq?.maxOffsetInQueue ?? 0 };
+    },
+    offsetByTime(s, m) {
+      const cq = s.queues.find(m.topic, m.queueId);
+      if (cq === undefined) return 0;
+      return cq.getOffsetInQueueByTime(m.timestamp, 'lower', (unit) => {
+        const bytes = s.read.getData(unit.physicalOffset, unit.size);
+        return bytes === undefined ? undefined : readStoreTimestamp(bytes, 0);
+      });
+    },
+    queryKey(s, m) {
+      const limit = s.positions.get(Position.DISPATCHED);
+      const out: Uint8Array[] = [];
+      for (const phy of s.index.queryOffsets(m.topic, m.key, m.maxNum, m.begin, m.end)) {
+        const msg = s.reader.lookMessage(phy, limit);
+        if (msg === undefined) continue;
+        const size = msg.storeSize;
+        const bytes = s.reader.read(phy, size, limit);
+        if (bytes !== undefined) out.push(bytes.slice());
+      }
+      return out;
+    },
+    record(s, m) {
+      const limit = s.positions.get(Position.DISPATCHED);
+      const msg = s.reader.lookMessage(m.offset, limit);
+      if (msg === undefined) return undefined;
+      return s.reader.read(m.offset, msg.storeSize, limit)?.slice();
+    },
+    queues(s) {
+      const out: { topic: string; queueId: number; max: number }[] = [];
+      for (const topic of s.queues.topics()) {
+        for (const queueId of s.queues.queueIds(topic)) out.push({ topic, queueId, max: s.queues.find(topic, queueId)?.maxOffsetInQueue ?? 0 });
+      }
+      return out;
+    },
+  },
+  async stop(s) {
+    s.running = false;
+    await s.loop;
+    while (dispatchSlice(s));
+    s.queues.flush(0);
+    s.index.flush(true);
+    s.queues.close();
+    s.index.close();
+    s.reader.close();
+  },
+});

@@ -1,0 +1,110 @@
+/**
+ * FlushActor: makes the CommitLog durable and publishes the `flushed` position.
+ *
+ * SYNC_FLUSH (group commit): it sleeps on the `wrote` position; when the writer publishes, one
+ * fdatasync covers everything appended so far, however many sends are waiting on it, and the new
+ * `flushed` wakes them all. ASYNC_FLUSH: every flushIntervalCommitLog ms it flushes when at least
+ * flushCommitLogLeastPages pages are dirty, and fully at least every
+ * flushCommitLogThoroughInterval ms.
+ *
+ * Runs on its own worker thread with its own read-only view of the CommitLog files. After a crash
+ * it restarts from offset 0 of the current file (flushing again is harmless); sends waiting on it
+ * time out with FLUSH_DISK_TIMEOUT rather than being acknowledged falsely.
+ */
+import { defineActor } from '../runtime/Actor.js';
+import { channel, CHANNELS } from '../common/diagnostics.js';
+import { CommitLogFlusher } from '../storage/CommitLogFlusher.js';
+import type { MessageStoreConfig } from '../storage/StoreConfig.js';
+import { commitLogPath } from '../storage/StoreConfig.js';
+import { BrokerPositions, Position } from './BrokerPositions.js';
+
+export interface FlushArgs {
+  readonly store: MessageStoreConfig;
+  readonly flushDiskType: 'SYNC_FLUSH' | 'ASYNC_FLUSH';
+  readonly flushIntervalCommitLog: number;
+  readonly flushCommitLogLeastPages: number;
+  readonly flushCommitLogThoroughInterval: number;
+  readonly positions: SharedArrayBuffer;
+  /** Fault injection for tests: sleep this long before every flush. */
+  readonly flushDelayMs?: number;
+}
+
+export type FlushMsg = { readonly type: 'flushNow' } | { readonly type: 'stats' };
+export interface FlushReplies {
+  flushNow: number;
+  stats: { flushes: number; flushed: number };
+}
+
+interface FlushState {
+  readonly flusher: CommitLogFlusher;
+  readonly positions: BrokerPositions;
+  readonly args: FlushArgs;
+  running: boolean;
+  flushes: number;
+  lastThorough: number;
+  loop: Promise<void>;
+}
+
+const flushChannel = channel(CHANNELS.storeFlush);
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function flushOnce(s: FlushState, leastPages: number): number {
+  const upTo = s.positions.get(Position.WROTE);
+  if (upTo <= s.flusher.flushedPosition) return s.flusher.flushedPosition;
+  if (s.args.flushDelayMs !== undefined && s.args.flushDelayMs > 0) sleepMs(s.args.flushDelayMs);
+  const started = performance.now();
+  const before = s.flusher.flushedPosition;
+  const flushed = s.flusher.flush(upTo, leastPages);
+  s.flushes += 1;
+  s.positions.publish(Position.FLUSHED, flushed);
+  if (flushChannel.hasSubscribers) flushChannel.publish({ bytes: flushed - before, latencyUs: (performance.now() - started) * 1000 });
+  return flushed;
+}
+
+async function run(s: FlushState): Promise<void> {
+  const sync = s.args.flushDiskType === 'SYNC_FLUSH';
+  while (s.running) {
+    if (sync) {
+      // Sleep until the writer publishes more (or 10 ms, RocketMQ's GroupCommitService period);
+      // one flush then serves every send that arrived meanwhile.
+      if (s.positions.get(Position.WROTE) <= s.flusher.flushedPosition) await s.positions.waitChange(Position.WROTE, 10);
+      if (!s.running) break;
+      flushOnce(s, 0);
+    } else {
+      await new Promise((r) => setTimeout(r, s.args.flushIntervalCommitLog));
+      if (!s.running) break;
+      const now = Date.now();
+      const thorough = now - s.lastThorough >= s.args.flushCommitLogThoroughInterval;
+      if (thorough) s.lastThorough = now;
+      flushOnce(s, thorough ? 0 : s.args.flushCommitLogLeastPages);
+    }
+  }
+}
+
+export const flushActor = defineActor<FlushMsg, FlushReplies, FlushState, FlushArgs>(import.meta.url, 'flushActor', {
+  start(args) {
+    const positions = new BrokerPositions(args.positions);
+    const flusher = new CommitLogFlusher({
+      dir: commitLogPath(args.store),
+      fileSize: args.store.mappedFileSizeCommitLog,
+      syncMethod: args.store.flushSyncMethod,
+      flushedFrom: positions.get(Position.FLUSHED),
+    });
+    const s: FlushState = { flusher, positions, args, running: true, flushes: 0, lastThorough: Date.now(), loop: Promise.resolve() };
+    s.loop = run(s);
+    return s;
+  },
+  handlers: {
+    flushNow: (s) => flushOnce(s, 0),
+    stats: (s) => ({ flushes: s.flushes, flushed: s.flusher.flushedPosition }),
+  },
+  async stop(s) {
+    s.running = false;
+    await s.loop;
+    flushOnce(s, 0);
+    s.flusher.close();
+  },
+});

@@ -1,0 +1,150 @@
+/**
+ * The send path on the broker's main thread. Each send is validated and sized at once (bad input
+ * fails that send alone, before anything is written), queued, and encoded with its neighbours
+ * into one buffer that is transferred to WriterActor in one ask: concurrent sends share the
+ * crossing the same way they share a flush. At most two batches are in flight, so one is built
+ * while the other is appended.
+ *
+ * A send resolves when the positions its flush mode requires are reached: `wrote` (the reply
+ * itself) under ASYNC_FLUSH, `flushed` under SYNC_FLUSH, else FLUSH_DISK_TIMEOUT after
+ * syncFlushTimeout. The message is stored either way; only the durability status differs.
+ */
+import { PetrelError } from '../common/errors.js';
+import type { ActorRef } from '../runtime/ActorRef.js';
+import type { MessageEncoder, MessageToStore } from '../storage/MessageCodec.js';
+import { createOffsetMessageId, type SocketAddress } from '../storage/MessageId.js';
+import type { SendResult, SendStatus } from './BrokerApi.js';
+import { PositionWaiters } from './PositionWaiters.js';
+import type { WriterMsg, WriterReplies } from './WriterActor.js';
+
+export interface PendingSend {
+  readonly msg: MessageToStore;
+  readonly uniqKey: string;
+  readonly size: number;
+  readonly noQueue: boolean;
+  readonly waitStore: boolean;
+  /** Topic and queue the client addressed (a delayed message is stored under the schedule topic). */
+  readonly shownTopic: string;
+  readonly shownQueueId: number;
+  resolve(r: SendResult): void;
+  reject(e: unknown): void;
+}
+
+export interface SendPathOptions {
+  readonly writer: ActorRef<WriterMsg, WriterReplies>;
+  readonly encoder: MessageEncoder;
+  readonly storeHost: SocketAddress;
+  readonly brokerName: string;
+  /** Resolves true when the send's end is durable (or replicated) as its mode requires. */
+  readonly flushWaiter: PositionWaiters | undefined;
+  readonly syncFlushTimeout: number;
+  /** Extra wait for SYNC_MASTER; resolves to a non-OK status to report. */
+  readonly replicaWait?: (end: number) => Promise<SendStatus>;
+}
+
+const MAX_IN_FLIGHT = 2;
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+export class SendPath {
+  readonly #o: SendPathOptions;
+  #queue: PendingSend[] = [];
+  #queuedBytes = 0;
+  #inFlight = 0;
+  #closed = false;
+
+  constructor(options: SendPathOptions) {
+    this.#o = options;
+  }
+
+  get idle(): boolean {
+    return this.#queue.length === 0 && this.#inFlight === 0;
+  }
+
+  submit(p: PendingSend): void {
+    if (this.#closed) {
+      p.reject(new PetrelError('ERR_SERVICE_NOT_AVAILABLE', 'the broker is shutting down'));
+      return;
+    }
+    this.#queue.push(p);
+    this.#queuedBytes += p.size;
+    if (this.#inFlight < MAX_IN_FLIGHT) this.#dispatch();
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  #dispatch(): void {
+    while (this.#queue.length > 0 && this.#inFlight < MAX_IN_FLIGHT) {
+      let n = 0;
+      let bytes = 0;
+      while (n < this.#queue.length && (n === 0 || bytes + (this.#queue[n] as PendingSend).size <= MAX_BATCH_BYTES)) {
+        bytes += (this.#queue[n] as PendingSend).size;
+        n += 1;
+      }
+      const batch = this.#queue.splice(0, n);
+      this.#queuedBytes -= bytes;
+      this.#inFlight += 1;
+      void this.#send(batch, bytes).finally(() => {
+        this.#inFlight -= 1;
+        this.#dispatch();
+      });
+    }
+  }
+
+  async #send(batch: PendingSend[], total: number): Promise<void> {
+    const buf = new Uint8Array(new ArrayBuffer(total));
+    const sizes = new Int32Array(batch.length);
+    const queueIds = new Int32Array(batch.length);
+    const noQueue = new Uint8Array(batch.length);
+    const topics: string[] = [];
+    let at = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i] as PendingSend;
+      const size = this.#o.encoder.encode(p.msg, buf, at, p.uniqKey);
+      sizes[i] = size;
+      queueIds[i] = p.msg.queueId;
+      noQueue[i] = p.noQueue ? 1 : 0;
+      topics.push(p.msg.topic);
+      at += size;
+    }
+    let out: Float64Array;
+    try {
+      out = await this.#o.writer.ask({ type: 'append', bytes: buf, sizes, topics, queueIds, noQueue }, { transfer: [buf.buffer] });
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i] as PendingSend;
+      const phy = out[i * 3] as number;
+      const result: SendResult = {
+        sendStatus: 'SEND_OK',
+        msgId: p.uniqKey,
+        offsetMsgId: createOffsetMessageId(this.#o.storeHost, phy),
+        messageQueue: { topic: p.shownTopic, brokerName: this.#o.brokerName, queueId: p.shownQueueId },
+        queueOffset: out[i * 3 + 1] as number,
+        commitLogOffset: phy,
+        storeTimestamp: out[i * 3 + 2] as number,
+      };
+      if (!p.waitStore) {
+        p.resolve(result);
+        continue;
+      }
+      void this.#complete(p, result, phy + (sizes[i] as number));
+    }
+  }
+
+  async #complete(p: PendingSend, result: SendResult, end: number): Promise<void> {
+    let status: SendStatus = 'SEND_OK';
+    if (this.#o.flushWaiter !== undefined) {
+      const ok = await this.#o.flushWaiter.wait(end, this.#o.syncFlushTimeout);
+      if (!ok) status = 'FLUSH_DISK_TIMEOUT';
+    }
+    if (this.#o.replicaWait !== undefined) {
+      const replica = await this.#o.replicaWait(end);
+      if (replica !== 'SEND_OK') status = replica;
+    }
+    p.resolve(status === 'SEND_OK' ? result : { ...result, sendStatus: status });
+  }
+}

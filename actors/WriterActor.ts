@@ -1,0 +1,110 @@
+/**
+ * WriterActor: the only appender to the CommitLog. It owns the current CommitLog file and the
+ * topic-queueId -> next queue offset table; it assigns each record its queue offset, physical
+ * offset and store timestamp (monotone in file order), copies it into the mapping and publishes
+ * the new `wrote` position. Producers encode records on their own threads; a batch arrives as one
+ * transferred buffer, so the writer pays one thread crossing per batch, not per message.
+ *
+ * Runs on its own worker thread. After a crash it is restarted from the files: the broker
+ * re-runs recovery (the CommitLog end and the queue offsets come back from disk), so nothing it
+ * acknowledged is lost; a batch it had not answered is answered with an error and retried.
+ */
+import { defineActor } from '../runtime/Actor.js';
+import { systemClock } from '../common/clock.js';
+import { CommitLog } from '../storage/CommitLog.js';
+import { QueueOffsetTable } from '../storage/QueueOffsetTable.js';
+import type { MessageStoreConfig } from '../storage/StoreConfig.js';
+import { commitLogPath } from '../storage/StoreConfig.js';
+import { BrokerPositions, Position } from './BrokerPositions.js';
+
+export interface WriterArgs {
+  readonly store: MessageStoreConfig;
+  /** Where recovery found the CommitLog's end. */
+  readonly maxPhyOffset: number;
+  /** Recovered next queue offsets. */
+  readonly queueOffsets: readonly { topic: string; queueId: number; nextOffset: number }[];
+  readonly positions: SharedArrayBuffer;
+}
+
+/**
+ * One batch of encoded records, back to back in `bytes`. For record i: its size, the topic and
+ * queue id its queue offset is drawn from, and whether it takes one (prepared and rolled-back
+ * transactional records do not).
+ */
+export interface AppendBatch {
+  readonly type: 'append';
+  readonly bytes: Uint8Array;
+  readonly sizes: Int32Array;
+  readonly topics: readonly string[];
+  readonly queueIds: Int32Array;
+  readonly noQueue: Uint8Array;
+}
+
+export type WriterMsg = AppendBatch | { readonly type: 'maxOffset' } | { readonly type: 'queueOffsets' };
+
+/** Per record: physical offset, queue offset, store timestamp (3 numbers each). */
+export interface WriterReplies {
+  append: Float64Array;
+  maxOffset: number;
+  queueOffsets: { topic: string; queueId: number; nextOffset: number }[];
+}
+
+interface WriterState {
+  readonly log: CommitLog;
+  readonly offsets: QueueOffsetTable;
+  readonly positions: BrokerPositions;
+}
+
+export const writerActor = defineActor<WriterMsg, WriterReplies, WriterState, WriterArgs>(import.meta.url, 'writerActor', {
+  start(args) {
+    const log = new CommitLog({
+      dir: commitLogPath(args.store),
+      fileSize: args.store.mappedFileSizeCommitLog,
+      backend: args.store.mappedFileBackend,
+      syncMethod: args.store.flushSyncMethod,
+      clock: systemClock,
+      warm: args.store.warmMapedFileEnable,
+      appendPropertiesCrc: args.store.enabledAppendPropCRC,
+    });
+    log.load();
+    log.truncate(args.maxPhyOffset, false);
+    const offsets = new QueueOffsetTable();
+    for (const q of args.queueOffsets) offsets.set(q.topic, q.queueId, q.nextOffset);
+    const positions = new BrokerPositions(args.positions);
+    positions.publish(Position.WROTE, log.maxOffset());
+    return { log, offsets, positions };
+  },
+  handlers: {
+    append(s, m) {
+      const n = m.sizes.length;
+      const out = new Float64Array(n * 3);
+      const now = Date.now();
+      let at = 0;
+      try {
+        for (let i = 0; i < n; i++) {
+          const size = m.sizes[i] as number;
+          const skipQueue = m.noQueue[i] === 1;
+          const topic = m.topics[i] as string;
+          const qid = m.queueIds[i] as number;
+          const table = s.offsets.offsetsOf(topic);
+          const queueOffset = skipQueue ? 0 : (table[qid] ?? 0);
+          const phy = s.log.append(m.bytes, at, size, queueOffset, now);
+          if (!skipQueue) table[qid] = queueOffset + 1;
+          out[i * 3] = phy;
+          out[i * 3 + 1] = queueOffset;
+          out[i * 3 + 2] = s.log.lastStoreTimestamp;
+          at += size;
+        }
+      } finally {
+        // Publish what was appended even if a later record of the batch failed.
+        s.positions.publish(Position.WROTE, s.log.maxOffset());
+      }
+      return out;
+    },
+    maxOffset: (s) => s.log.maxOffset(),
+    queueOffsets: (s) => s.offsets.entries(),
+  },
+  stop(s) {
+    s.log.close();
+  },
+});

@@ -1,0 +1,292 @@
+/**
+ * PushConsumer: RocketMQ's DefaultMQPushConsumer over a BrokerApi. It joins its group, takes its
+ * share of the read queues (AllocateMessageQueueAveragely; members beyond the queue count idle),
+ * long-polls each queue, hands batches of at most consumeMessageBatchMaxSize messages to the
+ * listener with at most consumeThreadMax batches at once, commits offsets as batches succeed, and
+ * sends failed messages back for retry (then to the DLQ). Lives on the thread that created it;
+ * after a crash the group resumes from the committed offsets (at-least-once).
+ */
+import { PetrelError } from '../common/errors.js';
+import type { BrokerApi, FilterSpec, MessageExt, MessageModel, MessageQueue, QueueLag } from '../actors/BrokerApi.js';
+import { allocateAveragely } from './allocateAveragely.js';
+import { clientId as makeClientId, validateGroupName } from './clientIds.js';
+import { ProcessQueue } from './ProcessQueue.js';
+import { ConsumeService } from './ConsumeService.js';
+import { SubscriptionFilter } from './SubscriptionFilter.js';
+import type { ConsumeFromWhere, MessageListener, PushConsumerOptions } from './consumeTypes.js';
+
+export { ConsumeStatus, ConsumeOrderlyStatus } from './consumeTypes.js';
+export type { PushConsumerOptions, MessageListener } from './consumeTypes.js';
+
+function boundedInt(v: number | undefined, def: number, min: number, max: number, name: string): number {
+  const x = v ?? def;
+  if (!Number.isInteger(x) || x < min || x > max) throw new PetrelError('ERR_INVALID_ARGUMENT', `${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
+  return x;
+}
+
+export class PushConsumer {
+  readonly groupName: string;
+  readonly clientId: string;
+  readonly messageModel: MessageModel;
+  readonly consumeThreadMin: number;
+  readonly consumeThreadMax: number;
+  readonly consumeMessageBatchMaxSize: number;
+  readonly pullBatchSize: number;
+  readonly maxReconsumeTimes: number;
+  readonly #broker: BrokerApi;
+  readonly #opts: PushConsumerOptions;
+  readonly #subs = new Map<string, SubscriptionFilter>();
+  readonly #pqs = new Map<string, ProcessQueue>();
+  #listener: MessageListener | undefined;
+  #service: ConsumeService | undefined;
+  #state: 'created' | 'running' | 'stopping' | 'stopped' = 'created';
+  #members: string[] = [];
+  #rebalanceLoop: Promise<void> | undefined;
+  readonly #pullLoops = new Set<Promise<void>>();
+  readonly #stopController = new AbortController();
+
+  constructor(options: PushConsumerOptions) {
+    this.groupName = validateGroupName(options.groupName, 'groupName');
+    if (options.broker === undefined) throw new PetrelError('ERR_INVALID_ARGUMENT', 'PushConsumer needs a broker');
+    this.#broker = options.broker;
+    this.#opts = options;
+    this.messageModel = options.messageModel ?? 'CLUSTERING';
+    if (this.messageModel !== 'CLUSTERING' && this.messageModel !== 'BROADCASTING') {
+      throw new PetrelError('ERR_INVALID_ARGUMENT', `messageModel must be CLUSTERING or BROADCASTING, got ${String(this.messageModel)}`);
+    }
+    this.consumeThreadMin = boundedInt(options.consumeThreadMin, 20, 1, 1000, 'consumeThreadMin');
+    this.consumeThreadMax = boundedInt(options.consumeThreadMax, Math.max(20, this.consumeThreadMin), 1, 1000, 'consumeThreadMax');
+    if (this.consumeThreadMax < this.consumeThreadMin) throw new PetrelError('ERR_INVALID_ARGUMENT', 'consumeThreadMax must be >= consumeThreadMin');
+    this.consumeMessageBatchMaxSize = boundedInt(options.consumeMessageBatchMaxSize, 1, 1, 1024, 'consumeMessageBatchMaxSize');
+    this.pullBatchSize = boundedInt(options.pullBatchSize, 32, 1, 1024, 'pullBatchSize');
+    const maxRe = options.maxReconsumeTimes ?? -1;
+    if (!Number.isInteger(maxRe) || maxRe < -1) throw new PetrelError('ERR_INVALID_ARGUMENT', 'maxReconsumeTimes must be -1 or a non-negative integer');
+    this.maxReconsumeTimes = maxRe;
+    this.clientId = makeClientId(options.instanceName ?? 'DEFAULT');
+  }
+
+  /** Subscribes to a topic with a tag expression ("*", "TagA || TagB") or a SQL92 selector. */
+  subscribe(topic: string, expression: string | FilterSpec = '*'): void {
+    if (this.#state !== 'created') throw new PetrelError('ERR_CLIENT_STATE', 'subscribe before start()');
+    if (typeof topic !== 'string' || topic.length === 0) throw new PetrelError('ERR_TOPIC_INVALID', 'subscribe needs a topic');
+    const filter: FilterSpec = typeof expression === 'string' ? { type: 'TAG', expression } : expression;
+    this.#subs.set(topic, new SubscriptionFilter(filter));
+  }
+
+  registerMessageListener(listener: MessageListener): void {
+    if (this.#state !== 'created') throw new PetrelError('ERR_CLIENT_STATE', 'register the listener before start()');
+    this.#listener = listener;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'created') throw new PetrelError('ERR_CLIENT_STATE', `consumer ${this.groupName} was already started`);
+    if (this.#listener === undefined) throw new PetrelError('ERR_CLIENT_STATE', 'registerMessageListener before start()');
+    if (this.#subs.size === 0) throw new PetrelError('ERR_CLIENT_STATE', 'subscribe to at least one topic before start()');
+    if (this.messageModel === 'CLUSTERING') this.#subs.set(`%RETRY%${this.groupName}`, new SubscriptionFilter({ type: 'TAG', expression: '*' }));
+    this.#service = new ConsumeService(this.#listener, {
+      group: this.groupName,
+      broker: this.#broker,
+      threadMin: this.consumeThreadMin,
+      threadMax: this.consumeThreadMax,
+      batchMax: this.consumeMessageBatchMaxSize,
+      maxReconsumeTimes: this.maxReconsumeTimes,
+      messageModel: this.messageModel,
+      suspendMs: this.#opts.suspendCurrentQueueTimeMillis ?? 1000,
+      onOffset: (pq, offset) => this.#commit(pq, offset),
+    });
+    this.#members = await this.#broker.registerConsumer({
+      group: this.groupName,
+      clientId: this.clientId,
+      messageModel: this.messageModel,
+      subscriptions: [...this.#subs].map(([topic, f]) => ({ topic, filter: f.spec })),
+    });
+    this.#state = 'running';
+    await this.#rebalance();
+    this.#rebalanceLoop = this.#watchMembership();
+  }
+
+  /** Stops pulling, lets accepted batches finish, commits offsets and leaves the group. */
+  async shutdown(): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#state = 'stopping';
+    this.#stopController.abort();
+    await this.#rebalanceLoop;
+    for (const pq of this.#pqs.values()) pq.dropped = true;
+    await Promise.all(this.#pullLoops);
+    await this.#service?.drain();
+    await this.#service?.close();
+    await Promise.all([...this.#pqs.values()].map((pq) => this.#commit(pq, pq.committableOffset)));
+    await this.#broker.unregisterConsumer(this.groupName, this.clientId);
+    this.#pqs.clear();
+    this.#state = 'stopped';
+  }
+
+  /** The queues this consumer owns now. */
+  assignedQueues(): MessageQueue[] {
+    return [...this.#pqs.values()].map((pq) => pq.mq);
+  }
+
+  /** Lag per owned queue: broker max offset minus this consumer's committable offset. */
+  async lag(): Promise<QueueLag[]> {
+    return Promise.all(
+      [...this.#pqs.values()].map(async (pq) => {
+        const brokerOffset = await this.#broker.maxOffset(pq.mq.topic, pq.mq.queueId);
+        return { topic: pq.mq.topic, queueId: pq.mq.queueId, brokerOffset, consumerOffset: pq.committableOffset, lag: Math.max(0, brokerOffset - pq.committableOffset) };
+      }),
+    );
+  }
+
+  /** Messages skipped so far by the skipLagThreshold policy. */
+  get skippedMessages(): number {
+    let n = 0;
+    for (const pq of this.#pqs.values()) n += pq.skipped;
+    return n + this.#skippedOnDroppedQueues;
+  }
+  #skippedOnDroppedQueues = 0;
+
+  /** What the consume service saw: the most batches at once and the largest batch. */
+  get stats(): { maxConcurrentBatches: number; maxBatchSize: number; poolThreads: number } {
+    return this.#service?.stats ?? { maxConcurrentBatches: 0, maxBatchSize: 0, poolThreads: 0 };
+  }
+
+  async #watchMembership(): Promise<void> {
+    const interval = this.#opts.rebalanceInterval ?? 20_000;
+    while (this.#state === 'running') {
+      try {
+        const members = await this.#broker.awaitConsumerIdsChange(this.groupName, this.#members, Math.min(interval, 1_000));
+        if (this.#state !== 'running') return;
+        this.#members = members;
+        await this.#rebalance();
+      } catch (err) {
+        if (this.#state !== 'running') return;
+        await sleep(200, this.#stopController.signal);
+      }
+    }
+  }
+
+  async #rebalance(): Promise<void> {
+    const wanted = new Map<string, MessageQueue>();
+    for (const topic of this.#subs.keys()) {
+      let route;
+      try {
+        route = await this.#broker.queryRoute(topic);
+      } catch {
+        continue; // the retry topic does not exist until a first message fails
+      }
+      const all: MessageQueue[] = [];
+      for (const b of route.brokers) {
+        if ((b.perm & 4) === 0) continue;
+        for (let q = 0; q < b.readQueueNums; q++) all.push({ topic, brokerName: b.brokerName, queueId: q });
+      }
+      const mine = this.messageModel === 'BROADCASTING' ? all : allocateAveragely(all, this.#members, this.clientId);
+      for (const mq of mine) wanted.set(key(mq), mq);
+    }
+    for (const [k, pq] of this.#pqs) {
+      if (wanted.has(k)) continue;
+      pq.dropped = true;
+      this.#skippedOnDroppedQueues += pq.skipped;
+      this.#pqs.delete(k);
+      await this.#commit(pq, pq.committableOffset, true);
+    }
+    for (const [k, mq] of wanted) {
+      if (this.#pqs.has(k) || this.#state !== 'running') continue;
+      const start = await this.#startOffset(mq);
+      const pq = new ProcessQueue(mq, start);
+      this.#pqs.set(k, pq);
+      const loop = this.#pullLoop(pq).finally(() => this.#pullLoops.delete(loop));
+      this.#pullLoops.add(loop);
+    }
+  }
+
+  async #startOffset(mq: MessageQueue): Promise<number> {
+    const committed = await this.#broker.queryOffset(this.groupName, mq.topic, mq.queueId);
+    if (committed >= 0) return committed;
+    const from: ConsumeFromWhere = this.#opts.consumeFromWhere ?? 'CONSUME_FROM_LAST_OFFSET';
+    if (mq.topic.startsWith('%RETRY%') || from === 'CONSUME_FROM_FIRST_OFFSET') return this.#broker.minOffset(mq.topic, mq.queueId);
+    if (from === 'CONSUME_FROM_TIMESTAMP') {
+      return this.#broker.searchOffsetByTime(mq.topic, mq.queueId, this.#opts.consumeTimestamp ?? Date.now() - 30 * 60_000);
+    }
+    return this.#broker.maxOffset(mq.topic, mq.queueId);
+  }
+
+  async #pullLoop(pq: ProcessQueue): Promise<void> {
+    const sub = this.#subs.get(pq.mq.topic);
+    const service = this.#service;
+    if (sub === undefined || service === undefined) return;
+    const threshold = this.#opts.pullThresholdForQueue ?? 1000;
+    const longPollMs = this.#opts.pullLongPollMs ?? 15_000;
+    while (!pq.dropped && this.#state === 'running') {
+      if (pq.inFlight >= threshold) {
+        await service.waitForProgress(50);
+        continue;
+      }
+      try {
+        const res = await this.#broker.pull({
+          group: this.groupName,
+          topic: pq.mq.topic,
+          queueId: pq.mq.queueId,
+          offset: pq.nextPullOffset,
+          maxMsgNums: this.pullBatchSize,
+          filter: sub.spec,
+          longPollMs: pq.inFlight > 0 ? Math.min(longPollMs, 100) : longPollMs,
+        });
+        if (pq.dropped) return;
+        const skip = this.#opts.skipLagThreshold;
+        if (skip !== undefined && res.maxOffset - pq.nextPullOffset > skip) {
+          pq.skipTo(res.maxOffset);
+          await this.#commit(pq, res.maxOffset);
+          continue;
+        }
+        if (res.status === 'FOUND') {
+          const kept = res.messages.filter((m) => sub.recheck(m));
+          pq.track(res.messages.map((m) => m.queueOffset), res.nextBeginOffset);
+          const dropped = res.messages.filter((m) => !kept.includes(m)).map((m) => m.queueOffset);
+          if (dropped.length > 0) await this.#onOffset(pq, pq.complete(dropped));
+          if (kept.length > 0) service.submit(pq, kept);
+        } else if (res.status === 'NO_MATCHED_MESSAGE') {
+          pq.track([], res.nextBeginOffset);
+          await this.#onOffset(pq, pq.complete([]));
+        } else if (res.status === 'OFFSET_TOO_SMALL' || res.status === 'OFFSET_OVERFLOW_BADLY' || (res.status === 'NO_MESSAGE_IN_QUEUE' && pq.nextPullOffset !== 0)) {
+          pq.skipTo(res.nextBeginOffset);
+          await this.#commit(pq, res.nextBeginOffset);
+        }
+      } catch (err) {
+        if (pq.dropped || this.#state !== 'running') return;
+        await sleep(1000, this.#stopController.signal);
+      }
+    }
+  }
+
+  async #onOffset(pq: ProcessQueue, offset: number | undefined): Promise<void> {
+    if (offset !== undefined) await this.#commit(pq, offset);
+  }
+
+  async #commit(pq: ProcessQueue, offset: number, evenIfDropped = false): Promise<void> {
+    if (pq.dropped && !evenIfDropped && this.#state === 'running') return;
+    if (this.messageModel === 'BROADCASTING') return;
+    try {
+      await this.#broker.commitOffset(this.groupName, pq.mq.topic, pq.mq.queueId, offset);
+    } catch {
+      // the next commit of this queue carries a later offset; at-least-once either way
+    }
+  }
+}
+
+function key(mq: MessageQueue): string {
+  return `${mq.brokerName}/${mq.topic}/${mq.queueId}`;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export type { MessageExt };
