@@ -41,6 +41,8 @@ export const ERROR_CODES = {
   ERR_RECORD_TOO_LARGE: [false, 'a record is larger than the shared ring can ever hold'],
   ERR_RING_CLOSED: [false, 'the shared ring is closed and takes no more records'],
   ERR_POOL_QUEUE_FULL: [true, 'the thread pool queue is at its limit'],
+  ERR_POOL_CLOSED: [false, 'the thread pool is closed and takes no more work'],
+  ERR_POOL_TASK_FAILED: [true, 'a batch handler in a thread pool threw an error'],
   ERR_CANCELLED: [false, 'the operation was cancelled'],
   ERR_CLIENT_STATE: [false, 'the client is not started, or already shut down'],
   // network
