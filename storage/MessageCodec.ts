@@ -69,7 +69,15 @@ export interface MessageEncoderOptions {
   readonly maxMessageSize: number;
   /** enabledAppendPropCRC: reserve the whole-record CRC entry at the end of the properties. */
   readonly appendPropertiesCrc?: boolean;
+  /**
+   * true (default): topics must pass RocketMQ's TopicValidator (what the store accepts).
+   * false: any non-empty topic up to 32,767 UTF-8 bytes (the format's limit), for tools.
+   */
+  readonly strictTopics?: boolean;
 }
+
+/** A V2 record stores the topic length in a signed short. */
+const MAX_V2_TOPIC_LENGTH = 32_767;
 
 /** "__CRC32#" U+0001 + 10 digits + U+0002: RocketMQ's CRC32_RESERVED_LEN. */
 export const PROPERTY_CRC_LENGTH = MessageConst.CRC32.length + 1 + 10 + 1;
@@ -159,6 +167,7 @@ export class MessageEncoder {
   /** Tags values already checked (most messages reuse a handful). */
   readonly #validTags = new Set<string>();
   readonly #appendCrc: boolean;
+  readonly #strictTopics: boolean;
   /** Topic -> UTF-8 bytes, filled once a topic has passed validation. */
   readonly #topics = new Map<string, Uint8Array>();
   #lastTarget: Uint8Array | undefined;
@@ -169,14 +178,18 @@ export class MessageEncoder {
     this.#storeHostBytes = encodeHost(options.storeHost);
     this.#maxMessageSize = options.maxMessageSize;
     this.#appendCrc = options.appendPropertiesCrc ?? false;
+    this.#strictTopics = options.strictTopics ?? true;
   }
 
   /** The topic's bytes, validating it the first time it is seen. */
   topicBytes(topic: string): Uint8Array {
     let bytes = this.#topics.get(topic);
     if (bytes === undefined) {
-      validateTopic(topic);
+      if (this.#strictTopics) validateTopic(topic);
       bytes = utf8.encode(topic);
+      if (bytes.length === 0 || bytes.length > MAX_V2_TOPIC_LENGTH) {
+        throw new PetrelError('ERR_TOPIC_INVALID', `a topic must be 1 to ${MAX_V2_TOPIC_LENGTH} UTF-8 bytes`);
+      }
       this.#topics.set(topic, bytes);
     }
     return bytes;
