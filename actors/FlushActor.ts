@@ -43,6 +43,8 @@ interface FlushState {
   flushes: number;
   lastThorough: number;
   loop: Promise<void>;
+  /** Ends the current interval sleep early (shutdown). */
+  wake: () => void;
 }
 
 const flushChannel = channel(CHANNELS.storeFlush);
@@ -74,7 +76,13 @@ async function run(s: FlushState): Promise<void> {
       if (!s.running) break;
       flushOnce(s, 0);
     } else {
-      await new Promise((r) => setTimeout(r, s.args.flushIntervalCommitLog));
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, s.args.flushIntervalCommitLog);
+        s.wake = () => {
+          clearTimeout(timer);
+          r();
+        };
+      });
       if (!s.running) break;
       const now = Date.now();
       const thorough = now - s.lastThorough >= s.args.flushCommitLogThoroughInterval;
@@ -93,7 +101,7 @@ export const flushActor = defineActor<FlushMsg, FlushReplies, FlushState, FlushA
       syncMethod: args.store.flushSyncMethod,
       flushedFrom: positions.get(Position.FLUSHED),
     });
-    const s: FlushState = { flusher, positions, args, running: true, flushes: 0, lastThorough: Date.now(), loop: Promise.resolve() };
+    const s: FlushState = { flusher, positions, args, running: true, flushes: 0, lastThorough: Date.now(), loop: Promise.resolve(), wake: () => undefined };
     s.loop = run(s);
     return s;
   },
@@ -103,6 +111,7 @@ export const flushActor = defineActor<FlushMsg, FlushReplies, FlushState, FlushA
   },
   async stop(s) {
     s.running = false;
+    s.wake();
     await s.loop;
     flushOnce(s, 0);
     s.flusher.close();

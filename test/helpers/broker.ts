@@ -1,0 +1,24 @@
+/** Starts a real broker (worker threads, real files) on a temp folder; torn down after the test. */
+import type { ExecutionContext } from 'ava';
+import { Broker, type BrokerStartOptions } from '../../actors/Broker.js';
+import type { BrokerConfigInput } from '../../actors/BrokerConfig.js';
+import { tempDir } from './tmp.js';
+
+export async function startBroker(t: ExecutionContext, config: BrokerConfigInput = {}, options: BrokerStartOptions = {}): Promise<Broker> {
+  const dir = config.storePathRootDir ?? tempDir(t);
+  const broker = await Broker.start({ mappedFileSizeCommitLog: 1 << 20, mappedFileSizeConsumeQueue: 20 * 1000, ...config, storePathRootDir: dir }, options);
+  t.teardown(() => broker.shutdown());
+  return broker;
+}
+
+/** Resolves once cond() holds, or rejects after timeoutMs. */
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export const body = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const text = (b: Uint8Array): string => new TextDecoder().decode(b);
