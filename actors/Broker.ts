@@ -413,6 +413,16 @@ export class Broker implements BrokerApi {
     return this.#flush.ask({ type: 'stats' });
   }
 
+  /** Durations of the flushes since the last call, for metrics (one reader: each call takes them). */
+  takeFlushTimes(): Promise<{ latenciesUs: number[]; dropped: number }> {
+    return this.#flush.ask({ type: 'takeFlushTimes' });
+  }
+
+  /** Groups that have committed offsets or have members now, sorted (metrics, admin). */
+  async consumerGroups(): Promise<string[]> {
+    return [...new Set([...this.#offsets.groups(), ...this.#groups.groups()])].sort();
+  }
+
   /** Worker thread ids of the broker's actors. */
   get actorThreads(): number[] {
     return this.#system.workerThreadIds;

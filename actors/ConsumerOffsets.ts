@@ -48,6 +48,13 @@ export class ConsumerOffsets {
     return this.#table.get(`${topic}@${group}`)?.get(queueId) ?? -1;
   }
 
+  /** Every group with at least one committed offset, sorted. */
+  groups(): string[] {
+    const out = new Set<string>();
+    for (const key of this.#table.keys()) out.add(key.slice(key.lastIndexOf('@') + 1));
+    return [...out].sort();
+  }
+
   /** Every (topic, queueId, offset) the group has committed. */
   ofGroup(group: string): { topic: string; queueId: number; offset: number }[] {
     const out: { topic: string; queueId: number; offset: number }[] = [];

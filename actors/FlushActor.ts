@@ -29,11 +29,16 @@ export interface FlushArgs {
   readonly flushDelayMs?: number;
 }
 
-export type FlushMsg = { readonly type: 'flushNow' } | { readonly type: 'stats' };
+export type FlushMsg = { readonly type: 'flushNow' } | { readonly type: 'stats' } | { readonly type: 'takeFlushTimes' };
 export interface FlushReplies {
   flushNow: number;
   stats: { flushes: number; flushed: number };
+  /** Durations (us) of the flushes since the last take; `dropped` counts those past the buffer. */
+  takeFlushTimes: { latenciesUs: number[]; dropped: number };
 }
+
+/** Flush durations kept for the main thread's metrics between two takes. */
+const MAX_KEPT_FLUSH_TIMES = 4096;
 
 interface FlushState {
   readonly flusher: CommitLogFlusher;
@@ -45,6 +50,9 @@ interface FlushState {
   loop: Promise<void>;
   /** Ends the current interval sleep early (shutdown). */
   wake: () => void;
+  /** Channels published here never reach the main thread, so metrics take these instead. */
+  flushTimesUs: number[];
+  flushTimesDropped: number;
 }
 
 const flushChannel = channel(CHANNELS.storeFlush);
@@ -62,7 +70,10 @@ function flushOnce(s: FlushState, leastPages: number): number {
   const flushed = s.flusher.flush(upTo, leastPages);
   s.flushes += 1;
   s.positions.publish(Position.FLUSHED, flushed);
-  if (flushChannel.hasSubscribers) flushChannel.publish({ bytes: flushed - before, latencyUs: (performance.now() - started) * 1000 });
+  const latencyUs = (performance.now() - started) * 1000;
+  if (s.flushTimesUs.length < MAX_KEPT_FLUSH_TIMES) s.flushTimesUs.push(latencyUs);
+  else s.flushTimesDropped += 1;
+  if (flushChannel.hasSubscribers) flushChannel.publish({ bytes: flushed - before, latencyUs });
   return flushed;
 }
 
@@ -101,13 +112,19 @@ export const flushActor = defineActor<FlushMsg, FlushReplies, FlushState, FlushA
       syncMethod: args.store.flushSyncMethod,
       flushedFrom: positions.get(Position.FLUSHED),
     });
-    const s: FlushState = { flusher, positions, args, running: true, flushes: 0, lastThorough: Date.now(), loop: Promise.resolve(), wake: () => undefined };
+    const s: FlushState = { flusher, positions, args, running: true, flushes: 0, lastThorough: Date.now(), loop: Promise.resolve(), wake: () => undefined, flushTimesUs: [], flushTimesDropped: 0 };
     s.loop = run(s);
     return s;
   },
   handlers: {
     flushNow: (s) => flushOnce(s, 0),
     stats: (s) => ({ flushes: s.flushes, flushed: s.flusher.flushedPosition }),
+    takeFlushTimes: (s) => {
+      const taken = { latenciesUs: s.flushTimesUs, dropped: s.flushTimesDropped };
+      s.flushTimesUs = [];
+      s.flushTimesDropped = 0;
+      return taken;
+    },
   },
   async stop(s) {
     s.running = false;

@@ -9,6 +9,7 @@
  * itself) under ASYNC_FLUSH, `flushed` under SYNC_FLUSH, else FLUSH_DISK_TIMEOUT after
  * syncFlushTimeout. The message is stored either way; only the durability status differs.
  */
+import { channel, CHANNELS } from '../common/diagnostics.js';
 import { PetrelError } from '../common/errors.js';
 import type { ActorRef } from '../runtime/ActorRef.js';
 import type { MessageEncoder, MessageToStore } from '../storage/MessageCodec.js';
@@ -45,9 +46,14 @@ export interface SendPathOptions {
 const MAX_IN_FLIGHT = 2;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
+const putChannel = channel(CHANNELS.storePut);
+const replicatedChannel = channel(CHANNELS.storeReplicated);
+
 export class SendPath {
   readonly #o: SendPathOptions;
   #queue: PendingSend[] = [];
+  /** Arrival time (performance.now) of each queued send, parallel to #queue, for the put metrics. */
+  #queuedAt: number[] = [];
   #queuedBytes = 0;
   #inFlight = 0;
   #closed = false;
@@ -66,6 +72,7 @@ export class SendPath {
       return;
     }
     this.#queue.push(p);
+    this.#queuedAt.push(performance.now());
     this.#queuedBytes += p.size;
     if (this.#inFlight < MAX_IN_FLIGHT) this.#dispatch();
   }
@@ -83,16 +90,17 @@ export class SendPath {
         n += 1;
       }
       const batch = this.#queue.splice(0, n);
+      const oldest = this.#queuedAt.splice(0, n)[0] ?? performance.now();
       this.#queuedBytes -= bytes;
       this.#inFlight += 1;
-      void this.#send(batch, bytes).finally(() => {
+      void this.#send(batch, bytes, oldest).finally(() => {
         this.#inFlight -= 1;
         this.#dispatch();
       });
     }
   }
 
-  async #send(batch: PendingSend[], total: number): Promise<void> {
+  async #send(batch: PendingSend[], total: number, oldest: number): Promise<void> {
     const buf = new Uint8Array(new ArrayBuffer(total));
     const sizes = new Int32Array(batch.length);
     const queueIds = new Int32Array(batch.length);
@@ -115,6 +123,7 @@ export class SendPath {
       for (const p of batch) p.reject(err);
       return;
     }
+    if (putChannel.hasSubscribers) putChannel.publish({ messages: batch.length, bytes: total, latencyUs: (performance.now() - oldest) * 1000 });
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i] as PendingSend;
       const phy = out[i * 3] as number;
@@ -142,7 +151,9 @@ export class SendPath {
       if (!ok) status = 'FLUSH_DISK_TIMEOUT';
     }
     if (this.#o.replicaWait !== undefined) {
+      const started = performance.now();
       const replica = await this.#o.replicaWait(end);
+      if (replicatedChannel.hasSubscribers) replicatedChannel.publish({ latencyUs: (performance.now() - started) * 1000, status: replica });
       if (replica !== 'SEND_OK') status = replica;
     }
     p.resolve(status === 'SEND_OK' ? result : { ...result, sendStatus: status });

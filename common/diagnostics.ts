@@ -11,10 +11,15 @@ export const CHANNELS = {
   actorRestarted: 'petrelmq:actor:restarted',
   /** { actor: string; reason: string } */
   actorStopped: 'petrelmq:actor:stopped',
-  /** { messages: number; bytes: number; latencyUs: number } */
+  /**
+   * { messages: number; bytes: number; latencyUs: number }: a MessageStore put, or one batch of the
+   * broker's send path (main thread; latency from the oldest send's arrival to the writer's reply).
+   */
   storePut: 'petrelmq:store:put',
   /** { bytes: number; latencyUs: number } */
   storeFlush: 'petrelmq:store:flush',
+  /** { latencyUs: number; status: string }: how long a send waited for its slave's ack (main thread) */
+  storeReplicated: 'petrelmq:store:replicated',
   /** { from: number; to: number; truncatedBytes: number; abnormal: boolean } */
   storeRecovered: 'petrelmq:store:recovered',
   /** { level: 'debug' | 'info' | 'warn' | 'error'; msg: string; [k: string]: unknown } */
