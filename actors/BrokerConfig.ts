@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { PetrelError } from '../common/errors.js';
+import { parseDelayLevels as parseStoreDelayLevels } from '../storage/CommitLogDispatcher.js';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
 
@@ -153,14 +154,9 @@ function convert(key: keyof BrokerConfig, value: string): unknown {
   return value;
 }
 
-/** "1s 5s 10s 1m 2h 500ms" -> milliseconds per level (level n is index n-1). */
+/** Milliseconds per delay level (level n is index n-1); refuses a malformed messageDelayLevel. */
 export function parseDelayLevels(spec: string): number[] {
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-  const levels = spec.trim().split(/\s+/).map((tok) => {
-    const m = /^(\d+)(ms|s|m|h|d)$/.exec(tok);
-    if (!m || m[1] === undefined || m[2] === undefined) throw invalid('messageDelayLevel', `"${tok}" is not a duration like 10s`);
-    return Number(m[1]) * (units[m[2]] ?? 0);
-  });
-  if (levels.length === 0 || levels.length > 64) throw invalid('messageDelayLevel', 'needs 1 to 64 levels');
+  const levels = parseStoreDelayLevels(spec);
+  if (levels === undefined || levels.length > 64) throw invalid('messageDelayLevel', `"${spec}" is not 1 to 64 durations like "1s 5s 10m 2h 100ms"`);
   return levels;
 }

@@ -118,10 +118,13 @@ async function run(s: DispatcherState): Promise<void> {
 function storeFilter(spec: FilterSpec | undefined, enable: boolean): StoreFilter | undefined {
   if (spec === undefined) return undefined;
   const f = createMessageFilter(spec, { enablePropertyFilter: enable });
+  // Tags are matched on hash codes only, as RocketMQ's broker does; the consumer re-checks the
+  // strings. SQL92 is evaluated exactly here, on the record's properties.
+  if (spec.type === 'TAG') return { matchesTagsCode: (code: number) => f.matchesConsumeQueue(code) };
   return {
     matchesTagsCode: (code: number) => f.matchesConsumeQueue(code),
     matchesRecord: (props: Readonly<Record<string, string>>) => f.matchesProperties(props),
-  } as StoreFilter;
+  };
 }
 
 export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, DispatcherState, DispatcherArgs>(import.meta.url, 'dispatcherActor', {
