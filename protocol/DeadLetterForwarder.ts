@@ -1,12 +1,11 @@
 /**
  * Moves a message a consumer group gave up on to the group's dead-letter topic, %DLQ%<group>,
- * as RocketMQ does: one queue, readable and writable so it can be inspected and replayed. The
- * copy keeps the body, tag, keys and user properties, and records the topic and message id it
- * came from.
+ * through the broker's own sendBack with a negative delay level (RocketMQ's "straight to the
+ * DLQ"): the broker creates the DLQ topic, keeps the message's unique key and properties, and
+ * records RETRY_TOPIC and ORIGIN_MESSAGE_ID as RocketMQ does. The endpoint's PMQ_ properties
+ * travel along, so a DLQ message read over gRPC still shows the client's message id.
  */
-import type { BrokerApi, Message, MessageExt } from '../actors/BrokerApi.js';
-import { PROP, isReservedPropertyName } from './propertyNames.js';
-import { messageIdOf } from './MessageConversion.js';
+import type { BrokerApi, MessageExt } from '../actors/BrokerApi.js';
 
 export const DLQ_PREFIX = '%DLQ%';
 
@@ -16,34 +15,12 @@ export function deadLetterTopic(group: string): string {
 
 export class DeadLetterForwarder {
   readonly #broker: BrokerApi;
-  readonly #known = new Set<string>();
 
   constructor(broker: BrokerApi) {
     this.#broker = broker;
   }
 
   async forward(group: string, message: MessageExt): Promise<void> {
-    const topic = deadLetterTopic(group);
-    if (!this.#known.has(topic)) {
-      const existing = await this.#broker.getTopic(topic);
-      if (existing === undefined) await this.#broker.createTopic({ topic, readQueueNums: 1, writeQueueNums: 1, perm: 6 });
-      this.#known.add(topic);
-    }
-    const properties: Record<string, string> = {};
-    for (const [k, v] of Object.entries(message.properties)) {
-      // The broker refuses RocketMQ's names; the endpoint's own PMQ_ names are kept.
-      if (!isReservedPropertyName(k) || k.startsWith('PMQ_')) properties[k] = v;
-    }
-    properties[PROP.messageId] = messageIdOf(message);
-    properties[PROP.dlqOriginTopic] = message.topic;
-    properties[PROP.dlqOriginMessageId] = messageIdOf(message);
-    const copy: Message = {
-      topic,
-      body: message.body,
-      ...(message.tags === undefined || message.tags === '' ? {} : { tags: message.tags }),
-      ...(message.keys.length === 0 ? {} : { keys: message.keys }),
-      properties,
-    };
-    await this.#broker.send([copy]);
+    await this.#broker.sendBack(group, message, -1, 0);
   }
 }

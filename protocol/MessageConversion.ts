@@ -178,8 +178,9 @@ export function toWireMessage(ext: MessageExt, delivery: Delivery, namespace: st
   const body = Buffer.from(ext.body.buffer, ext.body.byteOffset, ext.body.byteLength);
   const group = messageGroupOf(ext);
   const deliverAt = deliverAtOf(ext);
-  const originTopic = ext.properties[PROP.dlqOriginTopic];
-  const originId = ext.properties[PROP.dlqOriginMessageId];
+  const dlq = ext.topic.startsWith('%DLQ%');
+  const originTopic = dlq ? ext.properties[ROCKETMQ_PROP.retryTopic] : undefined;
+  const originId = dlq ? (ext.properties[PROP.messageId] ?? ext.properties[ROCKETMQ_PROP.originMessageId]) : undefined;
   return {
     topic: { name: unwrapNamespace(namespace, ext.topic), resource_namespace: namespace },
     user_properties: userProperties,

@@ -2,7 +2,7 @@
  * SendMessage and EndTransaction.
  *
  * One SendResultEntry per message, carrying the client's own message id. Normal and delay
- * messages go to whatever queue the broker picks; FIFO messages to the queue their message
+ * messages go to the topic's write queues in turn; FIFO messages to the queue their message
  * group hashes to; transactional messages are held by the TransactionStore until EndTransaction
  * commits (then stored) or rolls back (then dropped).
  */
@@ -40,6 +40,20 @@ async function writeQueueNums(ctx: ServiceContext, topic: string): Promise<numbe
   return config.writeQueueNums;
 }
 
+const roundRobin = new WeakMap<ServiceContext, Map<string, number>>();
+
+/** Spreads non-FIFO messages over the write queues in turn. */
+function nextQueue(ctx: ServiceContext, topic: string, writeQueueNums: number): number {
+  let counters = roundRobin.get(ctx);
+  if (counters === undefined) {
+    counters = new Map();
+    roundRobin.set(ctx, counters);
+  }
+  const next = ((counters.get(topic) ?? -1) + 1) % writeQueueNums;
+  counters.set(topic, next);
+  return next;
+}
+
 function entry(status: WireStatus, messageId: string, offset = 0, transactionId = ''): WireSendResultEntry {
   return { status, message_id: messageId, transaction_id: transactionId, offset };
 }
@@ -54,11 +68,10 @@ async function sendOne(ctx: ServiceContext, raw: unknown, call: CallContext): Pr
       return entry(statusOk(), inbound.messageId, 0, transactionId);
     }
     const message = toBrokerMessage(inbound, ctx.clock.now(), ctx.settings.delayLevels);
+    // The official client always names queue 0; the queue is chosen here, as the proxy does.
+    const n = await writeQueueNums(ctx, inbound.topic);
     let queueId: number | undefined;
-    if (inbound.messageGroup !== undefined) {
-      const n = await writeQueueNums(ctx, inbound.topic);
-      if (n > 0) queueId = queueForMessageGroup(inbound.messageGroup, n);
-    }
+    if (n > 0) queueId = inbound.messageGroup !== undefined ? queueForMessageGroup(inbound.messageGroup, n) : nextQueue(ctx, inbound.topic, n);
     const [result] = await ctx.broker.send([message], queueId);
     if (result === undefined) throw new StatusError(Code.INTERNAL_SERVER_ERROR, 'the broker returned no send result');
     return entry({ code: codeOfSendStatus(result.sendStatus), message: result.sendStatus }, inbound.messageId, result.queueOffset);

@@ -21,9 +21,6 @@ export const PROP = {
   transaction: 'PMQ_TRANSACTION',
   /** The client's born host (hostname). */
   bornHost: 'PMQ_BORN_HOST',
-  /** Dead-letter copies: the topic and client message id they came from. */
-  dlqOriginTopic: 'PMQ_DLQ_ORIGIN_TOPIC',
-  dlqOriginMessageId: 'PMQ_DLQ_ORIGIN_MESSAGE_ID',
 } as const;
 
 /** RocketMQ's own names for the same facts, read when the PMQ_ name is absent. */
@@ -31,6 +28,10 @@ export const ROCKETMQ_PROP = {
   messageGroup: '__SHARDINGKEY',
   deliverAtMs: 'TIMER_DELIVER_MS',
   transaction: 'TRAN_MSG',
+  /** On dead-letter (and retry) copies: the topic the message came from. */
+  retryTopic: 'RETRY_TOPIC',
+  /** On dead-letter copies: the unique key of the original message. */
+  originMessageId: 'ORIGIN_MESSAGE_ID',
 } as const;
 
 const ENDPOINT_PREFIX = 'PMQ_';

@@ -1,0 +1,141 @@
+/**
+ * Serves a BrokerApi (an embedded Broker, usually) over a remoting link. The method table below
+ * is the whitelist: exactly the BrokerApi's methods plus `$hello`, each with its arguments
+ * checked at the edge before the broker sees them. Long-polling pulls hold their reply here
+ * while the broker waits for messages; a pull's reply is trimmed to fit one frame (the consumer
+ * continues from the first message left out).
+ */
+import type { BrokerApi, MessageExt, PullResult } from '../../actors/BrokerApi.js';
+import { PetrelError } from '../../common/errors.js';
+import { checkMaxFrameBytes } from './Frame.js';
+import { ARGUMENT as A, MAX_LIST, int, list, opt, refuse, str } from './narrow.js';
+import { filterSpec, message, messageExt, pullRequest, registration, topicRequest } from './brokerValues.js';
+import { serveRpc, type RpcMethod, type RpcServer, type RpcServerOptions } from './RpcServer.js';
+
+/** Names of the BrokerApi's methods (its only non-method member is brokerName). */
+export type BrokerMethodName = { [K in keyof BrokerApi]-?: BrokerApi[K] extends (...args: never[]) => unknown ? K : never }[keyof BrokerApi];
+
+export interface ServeBrokerApiOptions extends Omit<RpcServerOptions, 'name'> {
+  /** Longest hold of a long-polling pull, ms; longer requests are shortened. Default 60000. */
+  readonly maxLongPollMs?: number;
+}
+
+/** What `$hello` answers: who is behind the address. */
+export interface BrokerHello {
+  readonly brokerName: string;
+}
+
+/** Room kept in a reply frame for the envelope and per-message fields around the bodies. */
+const ENVELOPE_ROOM = 64 * 1024;
+const PER_MESSAGE_ROOM = 512;
+
+function arity(a: readonly unknown[], min: number, max: number, method: string): void {
+  if (a.length < min || a.length > max) throw new PetrelError('ERR_INVALID_ARGUMENT', `${method} takes ${min === max ? min : `${min} to ${max}`} arguments, got ${a.length}`);
+}
+
+function optQueueId(v: unknown): number | undefined {
+  return opt(v, (x) => int(A, x, 'queueId'));
+}
+
+function sizeOf(m: MessageExt): number {
+  let n = m.body.byteLength + PER_MESSAGE_ROOM + m.topic.length + m.msgId.length + m.offsetMsgId.length + (m.tags?.length ?? 0);
+  for (const k of m.keys) n += k.length;
+  for (const [k, v] of Object.entries(m.properties)) n += k.length + v.length;
+  return n * 2;
+}
+
+/** Keeps the longest prefix of the messages that fits one frame (at least one message). */
+export function fitPullResult(r: PullResult, budget: number): PullResult {
+  let used = 0;
+  let keep = 0;
+  for (const m of r.messages) {
+    used += sizeOf(m);
+    if (used > budget && keep > 0) break;
+    keep += 1;
+  }
+  if (keep >= r.messages.length) return r;
+  const kept = r.messages.slice(0, keep);
+  const last = kept[kept.length - 1];
+  return { ...r, messages: kept, nextBeginOffset: last === undefined ? r.nextBeginOffset : last.queueOffset + 1 };
+}
+
+type Handler = (api: BrokerApi, a: readonly unknown[], limits: { maxLongPollMs: number; replyBudget: number }) => unknown;
+
+const HANDLERS: { readonly [K in BrokerMethodName]: Handler } = {
+  send: (api, a) => {
+    arity(a, 1, 2, 'send');
+    const messages = list(A, a[0], 'messages').map((m, i) => message(A, m, `messages[${i}]`));
+    return api.send(messages, optQueueId(a[1]));
+  },
+  sendOneway: (api, a) => {
+    arity(a, 1, 2, 'sendOneway');
+    api.sendOneway(message(A, a[0], 'message'), optQueueId(a[1]));
+    return undefined;
+  },
+  pull: async (api, a, limits) => {
+    arity(a, 1, 1, 'pull');
+    const req = pullRequest(A, a[0], 'request');
+    const capped = req.longPollMs !== undefined && req.longPollMs > limits.maxLongPollMs ? { ...req, longPollMs: limits.maxLongPollMs } : req;
+    return fitPullResult(await api.pull(capped), limits.replyBudget);
+  },
+  createTopic: (api, a) => {
+    arity(a, 1, 1, 'createTopic');
+    return api.createTopic(topicRequest(A, a[0], 'config'));
+  },
+  getTopic: (api, a) => (arity(a, 1, 1, 'getTopic'), api.getTopic(str(A, a[0], 'topic'))),
+  listTopics: (api, a) => (arity(a, 0, 0, 'listTopics'), api.listTopics()),
+  queryRoute: (api, a) => (arity(a, 1, 1, 'queryRoute'), api.queryRoute(str(A, a[0], 'topic'))),
+  registerProducer: (api, a) => (arity(a, 3, 3, 'registerProducer'), api.registerProducer(str(A, a[0], 'group'), str(A, a[1], 'instanceName'), str(A, a[2], 'clientId'))),
+  unregisterProducer: (api, a) => (arity(a, 3, 3, 'unregisterProducer'), api.unregisterProducer(str(A, a[0], 'group'), str(A, a[1], 'instanceName'), str(A, a[2], 'clientId'))),
+  registerConsumer: (api, a) => (arity(a, 1, 1, 'registerConsumer'), api.registerConsumer(registration(A, a[0], 'registration'))),
+  unregisterConsumer: (api, a) => (arity(a, 2, 2, 'unregisterConsumer'), api.unregisterConsumer(str(A, a[0], 'group'), str(A, a[1], 'clientId'))),
+  consumerIds: (api, a) => (arity(a, 1, 1, 'consumerIds'), api.consumerIds(str(A, a[0], 'group'))),
+  awaitConsumerIdsChange: (api, a, limits) => {
+    arity(a, 3, 3, 'awaitConsumerIdsChange');
+    const known = list(A, a[1], 'known').map((x, i) => str(A, x, `known[${i}]`));
+    const timeout = int(A, a[2], 'timeoutMs');
+    return api.awaitConsumerIdsChange(str(A, a[0], 'group'), known, Math.max(0, Math.min(timeout, limits.maxLongPollMs)));
+  },
+  commitOffset: (api, a) => (arity(a, 4, 4, 'commitOffset'), api.commitOffset(str(A, a[0], 'group'), str(A, a[1], 'topic'), int(A, a[2], 'queueId'), int(A, a[3], 'offset'))),
+  queryOffset: (api, a) => (arity(a, 3, 3, 'queryOffset'), api.queryOffset(str(A, a[0], 'group'), str(A, a[1], 'topic'), int(A, a[2], 'queueId'))),
+  minOffset: (api, a) => (arity(a, 2, 2, 'minOffset'), api.minOffset(str(A, a[0], 'topic'), int(A, a[1], 'queueId'))),
+  maxOffset: (api, a) => (arity(a, 2, 2, 'maxOffset'), api.maxOffset(str(A, a[0], 'topic'), int(A, a[1], 'queueId'))),
+  searchOffsetByTime: (api, a) => (arity(a, 3, 3, 'searchOffsetByTime'), api.searchOffsetByTime(str(A, a[0], 'topic'), int(A, a[1], 'queueId'), int(A, a[2], 'timestampMs'))),
+  sendBack: (api, a) => {
+    arity(a, 4, 4, 'sendBack');
+    return api.sendBack(str(A, a[0], 'group'), messageExt(A, a[1], 'message'), int(A, a[2], 'delayLevel'), int(A, a[3], 'maxReconsumeTimes'));
+  },
+  consumerProgress: (api, a) => (arity(a, 1, 1, 'consumerProgress'), api.consumerProgress(str(A, a[0], 'group'))),
+  resetOffsetToLatest: (api, a) => (arity(a, 2, 2, 'resetOffsetToLatest'), api.resetOffsetToLatest(str(A, a[0], 'group'), str(A, a[1], 'topic'))),
+  resetOffsetByTime: (api, a) => (arity(a, 3, 3, 'resetOffsetByTime'), api.resetOffsetByTime(str(A, a[0], 'group'), str(A, a[1], 'topic'), int(A, a[2], 'timestampMs'))),
+  queryMessageByKey: (api, a) => {
+    arity(a, 5, 5, 'queryMessageByKey');
+    const maxNum = int(A, a[2], 'maxNum');
+    if (maxNum < 0 || maxNum > MAX_LIST) throw refuse(A, 'maxNum', `an integer in [0, ${MAX_LIST}]`);
+    return api.queryMessageByKey(str(A, a[0], 'topic'), str(A, a[1], 'key'), maxNum, int(A, a[3], 'beginMs'), int(A, a[4], 'endMs'));
+  },
+  queryMessageById: (api, a) => (arity(a, 1, 1, 'queryMessageById'), api.queryMessageById(str(A, a[0], 'msgId'))),
+  viewMessageByOffset: (api, a) => (arity(a, 1, 1, 'viewMessageByOffset'), api.viewMessageByOffset(int(A, a[0], 'commitLogOffset'))),
+};
+
+/** The whitelist as served: method name -> handler bound to `api`. */
+export function brokerApiMethods(api: BrokerApi, options: { maxLongPollMs?: number; maxFrameBytes?: number } = {}): Map<string, RpcMethod> {
+  const limits = {
+    maxLongPollMs: options.maxLongPollMs ?? 60_000,
+    replyBudget: Math.max(1, checkMaxFrameBytes(options.maxFrameBytes) - ENVELOPE_ROOM),
+  };
+  const methods = new Map<string, RpcMethod>();
+  for (const [name, handler] of Object.entries(HANDLERS) as [BrokerMethodName, Handler][]) methods.set(name, (args) => handler(api, args, limits));
+  methods.set('$hello', (args): BrokerHello => {
+    arity(args, 0, 0, '$hello');
+    return { brokerName: api.brokerName };
+  });
+  return methods;
+}
+
+/** Serves `api` on host:port (default 127.0.0.1, a free port); resolves once listening. */
+export function serveBrokerApi(api: BrokerApi, options: ServeBrokerApiOptions = {}): Promise<RpcServer> {
+  return serveRpc(brokerApiMethods(api, options), { ...options, name: `broker ${api.brokerName}` });
+}
+
+export { filterSpec };
