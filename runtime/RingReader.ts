@@ -3,8 +3,8 @@
  * after a crashed one passes `takeOver`). `read` hands over every committed record in order, in
  * one batch, then zeroes what it consumed and moves READ once. It stops at the first record not
  * yet committed. An idle reader sleeps: `wait` blocks the thread (Atomics.wait, for a worker
- * that has nothing else to do), `waitAsync` keeps its event loop turning. Either spins a few
- * rounds first, never more.
+ * that has nothing else to do), `waitAsync` keeps its event loop turning. Either polls for a
+ * few microseconds first (spinUs), never longer.
  *
  * A record's bytes are valid only during the callback: the reader zeroes them right after the
  * batch. After a reader thread dies mid-batch, a reader that takes over reads that batch again.
@@ -21,8 +21,27 @@ export type RecordCallback = (bytes: Uint8Array, offset: number, length: number)
 export interface RingReaderOptions {
   /** Claim the ring even if another reader holds it (that reader must be gone). Default false. */
   readonly takeOver?: boolean;
-  /** Polls of the next header before sleeping in wait/waitAsync. Default 64. */
-  readonly spin?: number;
+  /**
+   * Microseconds to keep polling for the next record before sleeping in wait/waitAsync: a
+   * record that comes sooner is picked up without the cost of a sleep and a wake-up (tens of
+   * microseconds each). Default 0: look once, then sleep. On a machine with more busy threads
+   * than cores a spinning reader loses the scheduler's favour that sleepers get, and its
+   * latency grows from tens of microseconds to milliseconds (bench/ring.ts --spin-us shows it);
+   * spin only on a core of its own.
+   */
+  readonly spinUs?: number;
+}
+
+/** Source of zeroes: copying them in is several times faster than fill() on shared memory. */
+const ZEROS = new Uint8Array(64 * 1024);
+
+function zero(bytes: Uint8Array, at: number, length: number): void {
+  while (length > 0) {
+    const n = Math.min(length, ZEROS.length);
+    bytes.set(n === ZEROS.length ? ZEROS : ZEROS.subarray(0, n), at);
+    at += n;
+    length -= n;
+  }
 }
 
 export class RingReader {
@@ -31,7 +50,7 @@ export class RingReader {
   readonly #bytes: Uint8Array;
   readonly #capacity: number;
   readonly #mask: number;
-  readonly #spin: number;
+  readonly #spinMs: number;
   #pos: number;
   #released = false;
 
@@ -41,7 +60,7 @@ export class RingReader {
     this.#bytes = ring.data;
     this.#capacity = ring.capacity;
     this.#mask = ring.capacity - 1;
-    this.#spin = options.spin ?? 64;
+    this.#spinMs = (options.spinUs ?? 0) / 1000;
     const claimed = Atomics.compareExchange(this.#i32, RingSlot.READER_CLAIMED, 0, 1) === 0;
     if (!claimed && options.takeOver !== true) {
       throw new PetrelError('ERR_INVALID_ARGUMENT', 'this ring already has a reader (pass takeOver if that reader is gone)');
@@ -139,8 +158,14 @@ export class RingReader {
     Atomics.store(this.#i32, RingSlot.READER_CLAIMED, 0);
   }
 
+  /** Polls for the next record for at most spinUs; the clock is read once per 32 polls. */
   #spinForRecord(): boolean {
-    for (let i = 0; i <= this.#spin; i++) if (this.ready) return true;
+    if (this.ready) return true;
+    if (this.#spinMs <= 0) return false;
+    const until = performance.now() + this.#spinMs;
+    do {
+      for (let i = 0; i < 32; i++) if (this.ready) return true;
+    } while (performance.now() < until);
     return false;
   }
 
@@ -151,10 +176,10 @@ export class RingReader {
     const a = from & this.#mask;
     const length = (to - from) | 0;
     if (a + length <= capacity) {
-      bytes.fill(0, a, a + length);
+      zero(bytes, a, length);
     } else {
-      bytes.fill(0, a, capacity);
-      bytes.fill(0, 0, a + length - capacity);
+      zero(bytes, a, capacity - a);
+      zero(bytes, 0, a + length - capacity);
     }
     this.#pos = to;
     const i32 = this.#i32;

@@ -300,7 +300,7 @@ serial('ring - a full ring blocks writer threads until the reader frees space', 
 
 serial('ring - an idle reader sleeps until a writer on another thread commits', async (t) => {
   const ring = SharedRing.create(1024);
-  const reader = ring.reader({ spin: 0 });
+  const reader = ring.reader({ spinUs: 0 });
   t.false(reader.wait(20));
   t.false(await reader.waitAsync(20));
   const progress = new SharedArrayBuffer(16);
