@@ -44,11 +44,13 @@ export const ERROR_CODES = {
   ERR_POOL_CLOSED: [false, 'the thread pool is closed and takes no more work'],
   ERR_POOL_TASK_FAILED: [true, 'a batch handler in a thread pool threw an error'],
   ERR_CANCELLED: [false, 'the operation was cancelled'],
+  ERR_UNEXPECTED: [false, 'a failure petrelmq did not classify; the message names its cause (an operating-system error, or a bug to report)'],
   ERR_CLIENT_STATE: [false, 'the client is not started, or already shut down'],
   // network
   ERR_FRAME_INVALID: [false, 'a frame on a broker link is malformed or out of bounds'],
   ERR_UNAUTHENTICATED: [false, 'the request signature is missing or wrong'],
   ERR_REMOTE: [true, 'a remote peer answered with an error'],
+  ERR_METHOD_NOT_FOUND: [false, 'a remote request names a method the peer does not serve'],
   ERR_RECEIPT_HANDLE_INVALID: [false, 'a receipt handle is malformed, forged, stale or no longer in flight'],
   ERR_TRANSACTION_INVALID: [false, 'a transaction id is unknown, already ended or expired'],
 } as const satisfies Record<string, readonly [boolean, string]>;

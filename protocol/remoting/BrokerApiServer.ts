@@ -9,7 +9,7 @@ import type { BrokerApi, MessageExt, PullResult } from '../../actors/BrokerApi.j
 import { PetrelError } from '../../common/errors.js';
 import { checkMaxFrameBytes } from './Frame.js';
 import { ARGUMENT as A, MAX_LIST, int, list, opt, refuse, str } from './narrow.js';
-import { filterSpec, message, messageExt, pullRequest, registration, topicRequest } from './brokerValues.js';
+import { message, messageExt, pullRequest, registration, topicRequest } from './brokerValues.js';
 import { serveRpc, type RpcMethod, type RpcServer, type RpcServerOptions } from './RpcServer.js';
 
 /** Names of the BrokerApi's methods (its only non-method member is brokerName). */
@@ -37,11 +37,12 @@ function optQueueId(v: unknown): number | undefined {
   return opt(v, (x) => int(A, x, 'queueId'));
 }
 
+/** An upper bound of a message's serialized size (strings counted at two bytes a character). */
 function sizeOf(m: MessageExt): number {
-  let n = m.body.byteLength + PER_MESSAGE_ROOM + m.topic.length + m.msgId.length + m.offsetMsgId.length + (m.tags?.length ?? 0);
-  for (const k of m.keys) n += k.length;
-  for (const [k, v] of Object.entries(m.properties)) n += k.length + v.length;
-  return n * 2;
+  let chars = m.topic.length + m.msgId.length + m.offsetMsgId.length + m.brokerName.length + (m.tags?.length ?? 0);
+  for (const k of m.keys) chars += k.length;
+  for (const [k, v] of Object.entries(m.properties)) chars += k.length + v.length;
+  return m.body.byteLength + PER_MESSAGE_ROOM + 2 * chars;
 }
 
 /** Keeps the longest prefix of the messages that fits one frame (at least one message). */
@@ -137,5 +138,3 @@ export function brokerApiMethods(api: BrokerApi, options: { maxLongPollMs?: numb
 export function serveBrokerApi(api: BrokerApi, options: ServeBrokerApiOptions = {}): Promise<RpcServer> {
   return serveRpc(brokerApiMethods(api, options), { ...options, name: `broker ${api.brokerName}` });
 }
-
-export { filterSpec };

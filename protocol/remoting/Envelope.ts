@@ -1,7 +1,7 @@
 /**
  * What a remoting frame carries: a request naming a method, or the reply to one.
  *
- *   Request => { type: 'request', id: uint (1..2^53-1), method: string (1..64 chars),
+ *   Request => { type: 'request', id: uint (1..2^53-1), method: string (1..64 characters),
  *                args: unknown[] (at most 16), oneway: boolean }
  *   Reply   => { type: 'reply', id, ok: true, value: unknown }
  *            | { type: 'reply', id, ok: false, error: { code, message, retriable } }
@@ -12,7 +12,7 @@
 import { ERROR_CODES, PetrelError, fromErrorData, isErrorCode, type PetrelErrorData } from '../../common/errors.js';
 
 export const MAX_ARGS = 16;
-const METHOD_NAME = /^\$?[A-Za-z][A-Za-z0-9]{0,63}$/;
+const MAX_METHOD_NAME = 64;
 
 export interface RequestEnvelope {
   readonly type: 'request';
@@ -44,7 +44,7 @@ export function parseRequest(value: unknown): RequestEnvelope {
   const r = record(value);
   if (r['type'] !== 'request') throw malformed('type must be "request"');
   const method = r['method'];
-  if (typeof method !== 'string' || !METHOD_NAME.test(method)) throw malformed('method must be a method name');
+  if (typeof method !== 'string' || method.length === 0 || method.length > MAX_METHOD_NAME) throw malformed(`method must be a name of 1 to ${MAX_METHOD_NAME} characters`);
   const args = r['args'];
   if (!Array.isArray(args) || args.length > MAX_ARGS) throw malformed(`args must be an array of at most ${MAX_ARGS}`);
   const oneway = r['oneway'];

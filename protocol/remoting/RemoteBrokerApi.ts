@@ -1,0 +1,186 @@
+/**
+ * A BrokerApi whose broker is at the other end of a remoting link (BrokerApiServer). Every reply
+ * is parsed into its declared type before it is returned. Requests that wait on the broker
+ * (long-polling pulls, membership waits) get the broker's hold added to their deadline.
+ *
+ * A dead or unreachable broker fails calls with ERR_SERVICE_NOT_AVAILABLE (or ERR_REMOTE for a
+ * connection lost mid-request); the link reconnects on the next call.
+ */
+import type {
+  BrokerApi, ConsumerProgress, ConsumerRegistration, Message, MessageExt, PullRequest, PullResult, SendResult, TopicConfig, TopicRoute,
+} from '../../actors/BrokerApi.js';
+import { PetrelError } from '../../common/errors.js';
+import { REPLY as R, int, list, rec, str, strList } from './narrow.js';
+import { consumerProgress, messageExt, pullResult, sendResult, topicConfig, topicRoute } from './brokerValues.js';
+import { RpcClient, type RpcClientOptions } from './RpcClient.js';
+
+export interface RemoteBrokerApiOptions extends RpcClientOptions {
+  /** The broker name expected behind the address; `connectBrokerApi` asks when absent. */
+  readonly brokerName?: string;
+}
+
+function none(v: unknown): void {
+  if (v !== undefined && v !== null) throw new PetrelError('ERR_REMOTE', 'reply must be empty');
+}
+
+export class RemoteBrokerApi implements BrokerApi {
+  readonly #rpc: RpcClient;
+  readonly #timeoutMs: number;
+  #brokerName: string;
+
+  /** A link opened lazily, on the first call; `brokerName` is what the caller expects there. */
+  constructor(address: string, options: RemoteBrokerApiOptions & { brokerName: string }) {
+    this.#brokerName = options.brokerName;
+    this.#rpc = new RpcClient(address, options);
+    this.#timeoutMs = options.requestTimeoutMs ?? 3000;
+  }
+
+  /** Connects to the broker served at `address` and asks its name; rejects if it cannot be reached. */
+  static async connect(address: string, options: RemoteBrokerApiOptions = {}): Promise<RemoteBrokerApi> {
+    const api = new RemoteBrokerApi(address, { ...options, brokerName: options.brokerName ?? '' });
+    try {
+      const hello = await api.hello();
+      if (options.brokerName !== undefined && options.brokerName !== hello.brokerName) {
+        throw new PetrelError('ERR_CONFIG_INVALID', `${address} serves broker ${hello.brokerName}, not ${options.brokerName}`);
+      }
+      api.#brokerName = hello.brokerName;
+      return api;
+    } catch (err) {
+      api.close();
+      throw err;
+    }
+  }
+
+  get brokerName(): string {
+    return this.#brokerName;
+  }
+
+  get address(): string {
+    return this.#rpc.address;
+  }
+
+  /** True while a connection is open. */
+  get connected(): boolean {
+    return this.#rpc.connected;
+  }
+
+  close(): void {
+    this.#rpc.close();
+  }
+
+  /** Who is behind the address. */
+  async hello(): Promise<{ brokerName: string }> {
+    const r = rec(R, await this.#rpc.call('$hello', []), 'hello');
+    return { brokerName: str(R, r['brokerName'], 'brokerName') };
+  }
+
+  async send(messages: readonly Message[], queueId?: number): Promise<SendResult[]> {
+    const v = await this.#rpc.call('send', queueId === undefined ? [messages] : [messages, queueId]);
+    return list(R, v, 'results').map((x, i) => sendResult(R, x, `results[${i}]`));
+  }
+
+  sendOneway(message: Message, queueId?: number): void {
+    this.#rpc.notify('sendOneway', queueId === undefined ? [message] : [message, queueId]);
+  }
+
+  async pull(request: PullRequest): Promise<PullResult> {
+    return pullResult(R, await this.#rpc.call('pull', [request], this.#timeoutMs + (request.longPollMs ?? 0)), 'pull');
+  }
+
+  async createTopic(config: { topic: string; readQueueNums?: number; writeQueueNums?: number; perm?: number; order?: boolean }): Promise<TopicConfig> {
+    return topicConfig(R, await this.#rpc.call('createTopic', [config]), 'topic');
+  }
+
+  async getTopic(topic: string): Promise<TopicConfig | undefined> {
+    const v = await this.#rpc.call('getTopic', [topic]);
+    return v === undefined ? undefined : topicConfig(R, v, 'topic');
+  }
+
+  async listTopics(): Promise<TopicConfig[]> {
+    return list(R, await this.#rpc.call('listTopics', []), 'topics').map((x, i) => topicConfig(R, x, `topics[${i}]`));
+  }
+
+  async queryRoute(topic: string): Promise<TopicRoute> {
+    return topicRoute(R, await this.#rpc.call('queryRoute', [topic]), 'route');
+  }
+
+  async registerProducer(group: string, instanceName: string, clientId: string): Promise<void> {
+    none(await this.#rpc.call('registerProducer', [group, instanceName, clientId]));
+  }
+
+  async unregisterProducer(group: string, instanceName: string, clientId: string): Promise<void> {
+    none(await this.#rpc.call('unregisterProducer', [group, instanceName, clientId]));
+  }
+
+  async registerConsumer(registration: ConsumerRegistration): Promise<string[]> {
+    return strList(R, await this.#rpc.call('registerConsumer', [registration]), 'ids');
+  }
+
+  async unregisterConsumer(group: string, clientId: string): Promise<void> {
+    none(await this.#rpc.call('unregisterConsumer', [group, clientId]));
+  }
+
+  async consumerIds(group: string): Promise<string[]> {
+    return strList(R, await this.#rpc.call('consumerIds', [group]), 'ids');
+  }
+
+  async awaitConsumerIdsChange(group: string, known: readonly string[], timeoutMs: number): Promise<string[]> {
+    return strList(R, await this.#rpc.call('awaitConsumerIdsChange', [group, known, timeoutMs], this.#timeoutMs + Math.max(0, timeoutMs)), 'ids');
+  }
+
+  async commitOffset(group: string, topic: string, queueId: number, offset: number): Promise<void> {
+    none(await this.#rpc.call('commitOffset', [group, topic, queueId, offset]));
+  }
+
+  async queryOffset(group: string, topic: string, queueId: number): Promise<number> {
+    return int(R, await this.#rpc.call('queryOffset', [group, topic, queueId]), 'offset');
+  }
+
+  async minOffset(topic: string, queueId: number): Promise<number> {
+    return int(R, await this.#rpc.call('minOffset', [topic, queueId]), 'offset');
+  }
+
+  async maxOffset(topic: string, queueId: number): Promise<number> {
+    return int(R, await this.#rpc.call('maxOffset', [topic, queueId]), 'offset');
+  }
+
+  async searchOffsetByTime(topic: string, queueId: number, timestampMs: number): Promise<number> {
+    return int(R, await this.#rpc.call('searchOffsetByTime', [topic, queueId, timestampMs]), 'offset');
+  }
+
+  async sendBack(group: string, message: MessageExt, delayLevel: number, maxReconsumeTimes: number): Promise<void> {
+    none(await this.#rpc.call('sendBack', [group, message, delayLevel, maxReconsumeTimes]));
+  }
+
+  async consumerProgress(group: string): Promise<ConsumerProgress> {
+    return consumerProgress(R, await this.#rpc.call('consumerProgress', [group]), 'progress');
+  }
+
+  async resetOffsetToLatest(group: string, topic: string): Promise<void> {
+    none(await this.#rpc.call('resetOffsetToLatest', [group, topic]));
+  }
+
+  async resetOffsetByTime(group: string, topic: string, timestampMs: number): Promise<void> {
+    none(await this.#rpc.call('resetOffsetByTime', [group, topic, timestampMs]));
+  }
+
+  async queryMessageByKey(topic: string, key: string, maxNum: number, beginMs: number, endMs: number): Promise<MessageExt[]> {
+    const v = await this.#rpc.call('queryMessageByKey', [topic, key, maxNum, beginMs, endMs]);
+    return list(R, v, 'messages').map((x, i) => messageExt(R, x, `messages[${i}]`));
+  }
+
+  async queryMessageById(msgId: string): Promise<MessageExt | undefined> {
+    const v = await this.#rpc.call('queryMessageById', [msgId]);
+    return v === undefined ? undefined : messageExt(R, v, 'message');
+  }
+
+  async viewMessageByOffset(commitLogOffset: number): Promise<MessageExt | undefined> {
+    const v = await this.#rpc.call('viewMessageByOffset', [commitLogOffset]);
+    return v === undefined ? undefined : messageExt(R, v, 'message');
+  }
+}
+
+/** Connects to the broker served at `address` and asks its name; rejects if it cannot be reached. */
+export function connectBrokerApi(address: string, options: RemoteBrokerApiOptions = {}): Promise<RemoteBrokerApi> {
+  return RemoteBrokerApi.connect(address, options);
+}
