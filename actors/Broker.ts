@@ -37,6 +37,7 @@ import { ScheduleService } from './ScheduleService.js';
 import { SendPath } from './SendPath.js';
 import { TopicConfigs } from './TopicConfigs.js';
 import { writerActor, type WriterMsg, type WriterReplies } from './WriterActor.js';
+import { NameServerRegistrar } from './NameServerRegistrar.js';
 
 export interface BrokerStartOptions {
   /** Fault injection for tests: FlushActor sleeps this long before each flush. */
@@ -84,6 +85,7 @@ export class Broker implements BrokerApi {
   readonly #schedule: ScheduleService;
   readonly #levels: number[];
   readonly #timer: NodeJS.Timeout;
+  #registrar: NameServerRegistrar | undefined;
   #state: 'running' | 'stopping' | 'stopped' = 'running';
 
   private constructor(parts: {
@@ -188,6 +190,7 @@ export class Broker implements BrokerApi {
   async shutdown(): Promise<void> {
     if (this.#state !== 'running') return;
     this.#state = 'stopping';
+    await this.#registrar?.stop();
     clearInterval(this.#timer);
     await this.#schedule.stop();
     this.#send.close();
@@ -210,6 +213,7 @@ export class Broker implements BrokerApi {
       const system = topic.startsWith('%RETRY%') || topic.startsWith('%DLQ%');
       if (!this.config.autoCreateTopicEnable && !system) throw new PetrelError('ERR_TOPIC_NOT_EXIST', `topic ${topic} does not exist and autoCreateTopicEnable is off`);
       cfg = this.#topics.upsert({ topic, ...(system ? { readQueueNums: 1, writeQueueNums: 1 } : {}) }, this.config.defaultTopicQueueNums);
+      this.#registrar?.registerNow();
     }
     if (forWrite && (cfg.perm & 2) === 0) throw new PetrelError('ERR_NO_PERMISSION', `topic ${topic} is not writable (perm ${cfg.perm})`);
     return cfg;
@@ -270,7 +274,30 @@ export class Broker implements BrokerApi {
   async createTopic(config: { topic: string; readQueueNums?: number; writeQueueNums?: number; perm?: number; order?: boolean }): Promise<TopicConfig> {
     this.#checkRunning();
     validateTopic(config.topic);
-    return this.#topics.upsert(config, this.config.defaultTopicQueueNums);
+    const created = this.#topics.upsert(config, this.config.defaultTopicQueueNums);
+    this.#registrar?.registerNow();
+    return created;
+  }
+
+  /**
+   * Registers this broker with every name server of config.namesrvAddr, now, every
+   * registerNameServerPeriod and after each topic change, advertising `brokerAddr`: the host:port
+   * its remoting server (serveBrokerApi) listens on. Resolves after the first round; a second
+   * call replaces the advertised addresses. Shutdown unregisters.
+   */
+  async advertise(brokerAddr: string, haAddr?: string): Promise<void> {
+    this.#checkRunning();
+    if (this.config.namesrvAddr.trim() === '') throw new PetrelError('ERR_CONFIG_INVALID', `broker ${this.brokerName} has no namesrvAddr to register with`);
+    await this.#registrar?.stop();
+    const c = this.config;
+    this.#registrar = new NameServerRegistrar({
+      namesrvAddr: c.namesrvAddr,
+      identity: { clusterName: c.brokerClusterName, brokerName: this.brokerName, brokerId: c.brokerId, brokerAddr },
+      ...(haAddr === undefined ? {} : { haAddr }),
+      periodMs: c.registerNameServerPeriod,
+      topics: () => this.#topics.list().map((t) => ({ topic: t.topic, readQueueNums: t.readQueueNums, writeQueueNums: t.writeQueueNums, perm: t.perm })),
+    });
+    await this.#registrar.start();
   }
 
   async getTopic(topic: string): Promise<TopicConfig | undefined> {
