@@ -105,7 +105,9 @@ export class SendPath {
     const sizes = new Int32Array(batch.length);
     const queueIds = new Int32Array(batch.length);
     const noQueue = new Uint8Array(batch.length);
+    const topicOf = new Int32Array(batch.length);
     const topics: string[] = [];
+    const topicIndex = new Map<string, number>();
     let at = 0;
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i] as PendingSend;
@@ -113,12 +115,20 @@ export class SendPath {
       sizes[i] = size;
       queueIds[i] = p.msg.queueId;
       noQueue[i] = p.noQueue ? 1 : 0;
-      topics.push(p.msg.topic);
+      let ti = topicIndex.get(p.msg.topic);
+      if (ti === undefined) {
+        ti = topics.push(p.msg.topic) - 1;
+        topicIndex.set(p.msg.topic, ti);
+      }
+      topicOf[i] = ti;
       at += size;
     }
     let out: Float64Array;
     try {
-      out = await this.#o.writer.ask({ type: 'append', bytes: buf, sizes, topics, queueIds, noQueue }, { transfer: [buf.buffer] });
+      out = await this.#o.writer.ask(
+        { type: 'append', bytes: buf, sizes, topics, topicOf, queueIds, noQueue },
+        { transfer: [buf.buffer, sizes.buffer, topicOf.buffer, queueIds.buffer, noQueue.buffer] },
+      );
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
@@ -140,7 +150,7 @@ export class SendPath {
         p.resolve(result);
         continue;
       }
-      void this.#complete(p, result, phy + (sizes[i] as number));
+      void this.#complete(p, result, phy + p.size);
     }
   }
 

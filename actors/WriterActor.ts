@@ -3,7 +3,9 @@
  * topic-queueId -> next queue offset table; it assigns each record its queue offset, physical
  * offset and store timestamp (monotone in file order), copies it into the mapping and publishes
  * the new `wrote` position. Producers encode records on their own threads; a batch arrives as one
- * transferred buffer, so the writer pays one thread crossing per batch, not per message.
+ * transferred buffer, so the writer pays one thread crossing per batch, not per message. On a
+ * slave the ReplicationActor is its only client: `appendRaw` writes the master's bytes at the
+ * master's offsets and `truncate` cuts a tail the master does not have.
  *
  * Runs on its own worker thread. After a crash it is restarted from the files: the broker
  * re-runs recovery (the CommitLog end and the queue offsets come back from disk), so nothing it
@@ -27,24 +29,47 @@ export interface WriterArgs {
 }
 
 /**
- * One batch of encoded records, back to back in `bytes`. For record i: its size, the topic and
- * queue id its queue offset is drawn from, and whether it takes one (prepared and rolled-back
- * transactional records do not).
+ * One batch of encoded records, back to back in `bytes`. For record i: its size, the topic (an
+ * index into `topics`, the batch's distinct topics) and queue id its queue offset is drawn from,
+ * and whether it takes one (prepared and rolled-back transactional records do not). Every array
+ * is transferred, so a batch costs one structured clone of a short topic list.
  */
 export interface AppendBatch {
   readonly type: 'append';
   readonly bytes: Uint8Array;
   readonly sizes: Int32Array;
   readonly topics: readonly string[];
+  readonly topicOf: Int32Array;
   readonly queueIds: Int32Array;
   readonly noQueue: Uint8Array;
 }
 
-export type WriterMsg = AppendBatch | { readonly type: 'maxOffset' } | { readonly type: 'queueOffsets' };
+/**
+ * A slave's copy of its master's CommitLog bytes, to be written at `offset` (the end of this log)
+ * exactly as they are; they stay inside one file. Replies with the new end of the log.
+ */
+export interface AppendRaw {
+  readonly type: 'appendRaw';
+  readonly offset: number;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * A slave cutting the tail its master does not have: the log ends at `offset` afterwards (bytes
+ * past it zeroed, later files deleted). Replies with the new end of the log.
+ */
+export interface TruncateLog {
+  readonly type: 'truncate';
+  readonly offset: number;
+}
+
+export type WriterMsg = AppendBatch | AppendRaw | TruncateLog | { readonly type: 'maxOffset' } | { readonly type: 'queueOffsets' };
 
 /** Per record: physical offset, queue offset, store timestamp (3 numbers each). */
 export interface WriterReplies {
   append: Float64Array;
+  appendRaw: number;
+  truncate: number;
   maxOffset: number;
   queueOffsets: { topic: string; queueId: number; nextOffset: number }[];
 }
@@ -84,7 +109,7 @@ export const writerActor = defineActor<WriterMsg, WriterReplies, WriterState, Wr
         for (let i = 0; i < n; i++) {
           const size = m.sizes[i] as number;
           const skipQueue = m.noQueue[i] === 1;
-          const topic = m.topics[i] as string;
+          const topic = m.topics[m.topicOf[i] as number] as string;
           const qid = m.queueIds[i] as number;
           const table = s.offsets.offsetsOf(topic);
           const queueOffset = skipQueue ? 0 : (table[qid] ?? 0);
@@ -100,6 +125,21 @@ export const writerActor = defineActor<WriterMsg, WriterReplies, WriterState, Wr
         s.positions.publish(Position.WROTE, s.log.maxOffset());
       }
       return out;
+    },
+    appendRaw(s, m) {
+      try {
+        s.log.appendRaw(m.offset, m.bytes, 0, m.bytes.length);
+      } finally {
+        s.positions.publish(Position.WROTE, s.log.maxOffset());
+      }
+      return s.log.maxOffset();
+    },
+    truncate(s, m) {
+      if (m.offset < s.log.maxOffset()) {
+        s.log.truncate(m.offset, true);
+        s.positions.set(Position.WROTE, s.log.maxOffset());
+      }
+      return s.log.maxOffset();
     },
     maxOffset: (s) => s.log.maxOffset(),
     queueOffsets: (s) => s.offsets.entries(),
