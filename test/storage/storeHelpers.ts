@@ -28,10 +28,18 @@ export interface OpenedStore {
   reopen(more?: Partial<MessageStoreOptions>): MessageStore;
 }
 
-/** Opens a small store in its own temp folder; it is shut down (or left crashed) at teardown. */
-export function openStore(t: ExecutionContext, extra: Record<string, unknown> = {}, options: Partial<MessageStoreOptions> = {}): OpenedStore {
+/**
+ * Opens a small store in its own temp folder; it is dropped at teardown. The clock starts at
+ * `clockStart` (file expiry compares it with real file modification times).
+ */
+export function openStore(
+  t: ExecutionContext,
+  extra: Record<string, unknown> = {},
+  options: Partial<MessageStoreOptions> = {},
+  clockStart = 1_700_000_000_000,
+): OpenedStore {
   const root = tempDir(t, 'petrelmq-store-');
-  const clock = new ManualClock();
+  const clock = new ManualClock(clockStart);
   const config = smallConfig(root, extra);
   const opened: OpenedStore = {
     root,
