@@ -3,6 +3,7 @@
  * folder, the endpoint on 127.0.0.1 port 0 in front of it, both torn down after the test. Short
  * long polls and invisible times keep every test bounded.
  */
+import { createRequire } from 'node:module';
 import type { ExecutionContext } from 'ava';
 import type { Broker } from '../../actors/Broker.js';
 import type { BrokerConfigInput } from '../../actors/BrokerConfig.js';
@@ -57,3 +58,24 @@ export async function repeatUntil(step: () => Promise<void>, done: () => boolean
     await step();
   }
 }
+
+/**
+ * The official client's push consume services always create a default egg-logger (ignoring the
+ * logger option), whose flush interval keeps the process alive after the client shuts down.
+ * Unref'ing that interval lets a test process exit; the client is otherwise untouched.
+ */
+function unrefEggLoggerIntervals(): void {
+  const require = createRequire(import.meta.url);
+  const transport: unknown = require('egg-logger/lib/transports/file_buffer.js');
+  if (typeof transport !== 'function') return;
+  const proto = (transport as { prototype: Record<string, unknown> }).prototype;
+  const create = proto['_createInterval'];
+  if (typeof create !== 'function' || proto['__petrelUnref'] === true) return;
+  proto['_createInterval'] = function (this: unknown): unknown {
+    const timer: unknown = create.call(this);
+    if (timer !== null && typeof timer === 'object' && 'unref' in timer && typeof timer.unref === 'function') timer.unref();
+    return timer;
+  };
+  proto['__petrelUnref'] = true;
+}
+unrefEggLoggerIntervals();
