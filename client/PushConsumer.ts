@@ -54,7 +54,8 @@ export class PushConsumer {
     if (this.messageModel !== 'CLUSTERING' && this.messageModel !== 'BROADCASTING') {
       throw new PetrelError('ERR_INVALID_ARGUMENT', `messageModel must be CLUSTERING or BROADCASTING, got ${String(this.messageModel)}`);
     }
-    this.consumeThreadMin = boundedInt(options.consumeThreadMin, 20, 1, 1000, 'consumeThreadMin');
+    // An unset min follows a smaller max down, so { consumeThreadMax: 4 } alone is valid.
+    this.consumeThreadMin = boundedInt(options.consumeThreadMin, Math.min(20, options.consumeThreadMax ?? 20), 1, 1000, 'consumeThreadMin');
     this.consumeThreadMax = boundedInt(options.consumeThreadMax, Math.max(20, this.consumeThreadMin), 1, 1000, 'consumeThreadMax');
     if (this.consumeThreadMax < this.consumeThreadMin) throw new PetrelError('ERR_INVALID_ARGUMENT', 'consumeThreadMax must be >= consumeThreadMin');
     this.consumeMessageBatchMaxSize = boundedInt(options.consumeMessageBatchMaxSize, 1, 1, 1024, 'consumeMessageBatchMaxSize');
