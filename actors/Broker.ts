@@ -4,12 +4,17 @@
  * shared: topics, consumer offsets, group membership, delayed delivery, and the send path that
  * batches producers' records to the writer.
  *
+ * Replication (ReplicationActor, a fourth worker thread): a SYNC_MASTER, or a master given an
+ * explicit haListenPort, listens for slaves (an embedded ASYNC_MASTER on defaults opens no
+ * socket); a SYNC_MASTER's sends also wait for a slave's ack. A SLAVE takes no sends and runs no
+ * delayed delivery: its CommitLog is its master's, byte for byte, and its dispatcher serves reads.
+ *
  * Start runs storage recovery first (clean or after a crash), so the actors open files that agree
  * with each other. Shutdown stops the writer after the sends it accepted, flushes, lets the
  * dispatcher catch up, persists offsets and removes the abort file; a kill -9 leaves the abort file
  * and the next start runs abnormal recovery.
  */
-import { readBrokerConf, parseBrokerConfig, parseDelayLevels, type BrokerConfig, type BrokerConfigInput } from './BrokerConfig.js';
+import { readBrokerConf, parseBrokerConfig, parseDelayLevels, propertiesToConfig, type BrokerConfig, type BrokerConfigInput } from './BrokerConfig.js';
 import { PetrelError } from '../common/errors.js';
 import { ActorSystem } from '../runtime/ActorSystem.js';
 import type { ActorRef } from '../runtime/ActorRef.js';
@@ -37,6 +42,9 @@ import { ScheduleService } from './ScheduleService.js';
 import { SendPath } from './SendPath.js';
 import { TopicConfigs } from './TopicConfigs.js';
 import { writerActor, type WriterMsg, type WriterReplies } from './WriterActor.js';
+import { replicationActor, type HaFault, type ReplicationArgs, type ReplicationMsg, type ReplicationReplies, type ReplicationStats } from './ReplicationActor.js';
+import { syncMasterReplicaWait } from './ReplicaWait.js';
+import { readFileSync } from 'node:fs';
 import { NameServerRegistrar } from './NameServerRegistrar.js';
 
 export interface BrokerStartOptions {
@@ -45,6 +53,36 @@ export interface BrokerStartOptions {
 }
 
 type Dispatcher = ActorRef<DispatcherMsg, DispatcherReplies>;
+type Replication = ActorRef<ReplicationMsg, ReplicationReplies>;
+
+/** Whether the config names haListenPort itself (a default port is not a wish to listen). */
+function haListenPortGiven(config: BrokerConfigInput | string | undefined): boolean {
+  if (typeof config === 'string') return Object.hasOwn(propertiesToConfig(readFileSync(config, 'utf8')), 'haListenPort');
+  return config?.haListenPort !== undefined;
+}
+
+/** Spawns the ReplicationActor a broker of this role needs, or none; resolves with it and the HA address. */
+async function spawnReplication(
+  system: ActorSystem, cfg: BrokerConfig, store: MessageStoreConfig, positions: BrokerPositions, listen: boolean,
+  actors: { writer: ActorRef<WriterMsg, WriterReplies>; flush: ActorRef<FlushMsg, FlushReplies>; dispatcher: Dispatcher },
+): Promise<{ replication: Replication | undefined; haAddress: string | undefined }> {
+  const common = { store, positions: positions.buffer, heartbeatInterval: cfg.haHeartbeatInterval, housekeepingInterval: cfg.haHousekeepingInterval };
+  let port = cfg.haListenPort;
+  let args: () => ReplicationArgs;
+  if (cfg.brokerRole === 'SLAVE') {
+    args = () => ({ ...common, role: 'slave', masterAddress: cfg.haMasterAddress, ...actors });
+  } else if (listen) {
+    // A restart listens on the port the first incarnation bound, so slaves find it again.
+    args = () => ({ ...common, role: 'master', host: cfg.brokerIP1, port, transferBatchSize: cfg.haTransferBatchSize });
+  } else {
+    return { replication: undefined, haAddress: undefined };
+  }
+  const replication = await system.spawn(replicationActor, { name: 'replication', args, supervision: { strategy: 'restart', maxRestarts: 3, withinMs: 60_000 } });
+  const stats = await replication.ask({ type: 'stats' });
+  if (stats.role !== 'master') return { replication, haAddress: undefined };
+  port = Number(stats.address.slice(stats.address.lastIndexOf(':') + 1));
+  return { replication, haAddress: stats.address };
+}
 
 function storeConfigOf(c: BrokerConfig): MessageStoreConfig {
   return parseStoreConfig({
@@ -76,13 +114,15 @@ export class Broker implements BrokerApi {
   readonly #writer: ActorRef<WriterMsg, WriterReplies>;
   readonly #flush: ActorRef<FlushMsg, FlushReplies>;
   readonly #dispatcher: Dispatcher;
+  readonly #replication: Replication | undefined;
+  readonly #haAddress: string | undefined;
   readonly #send: SendPath;
   readonly #encoder: MessageEncoder;
   readonly #uniq: UniqKeyGenerator;
   readonly #topics: TopicConfigs;
   readonly #offsets: ConsumerOffsets;
   readonly #groups = new ConsumerGroups();
-  readonly #schedule: ScheduleService;
+  readonly #schedule: ScheduleService | undefined;
   readonly #levels: number[];
   readonly #timer: NodeJS.Timeout;
   #registrar: NameServerRegistrar | undefined;
@@ -91,6 +131,7 @@ export class Broker implements BrokerApi {
   private constructor(parts: {
     config: BrokerConfig; store: MessageStoreConfig; system: ActorSystem; lock: StoreLock; positions: BrokerPositions;
     writer: ActorRef<WriterMsg, WriterReplies>; flush: ActorRef<FlushMsg, FlushReplies>; dispatcher: Dispatcher;
+    replication: Replication | undefined; haAddress: string | undefined;
   }) {
     this.config = parts.config;
     this.brokerName = parts.config.brokerName;
@@ -101,6 +142,8 @@ export class Broker implements BrokerApi {
     this.#writer = parts.writer;
     this.#flush = parts.flush;
     this.#dispatcher = parts.dispatcher;
+    this.#replication = parts.replication;
+    this.#haAddress = parts.haAddress;
     this.#levels = parseDelayLevels(parts.config.messageDelayLevel);
     const storeHost = parseSocketAddress(parts.store.storeHost);
     this.#encoder = new MessageEncoder({ storeHost, maxMessageSize: parts.config.maxMessageSize });
@@ -120,8 +163,10 @@ export class Broker implements BrokerApi {
       brokerName: this.brokerName,
       flushWaiter: sync ? new PositionWaiters(parts.positions, Position.FLUSHED) : undefined,
       syncFlushTimeout: parts.config.syncFlushTimeout,
+      ...(parts.config.brokerRole === 'SYNC_MASTER' ? { replicaWait: syncMasterReplicaWait(parts.positions, parts.config) } : {}),
     });
-    this.#schedule = new ScheduleService({
+    // A slave's CommitLog is its master's: delayed messages are re-put by the master alone.
+    this.#schedule = parts.config.brokerRole === 'SLAVE' ? undefined : new ScheduleService({
       levels: this.#levels,
       state: json('delayOffset.json'),
       pull: (queueId, offset) => this.#pullOnce({ group: 'SCHEDULE', topic: 'SCHEDULE_TOPIC_XXXX', queueId, offset, maxMsgNums: 32 }),
@@ -155,7 +200,8 @@ export class Broker implements BrokerApi {
     try {
       const dispatcher = await system.spawn(dispatcherActor, {
         name: 'dispatcher',
-        args: { store, confirm: cfg.flushDiskType === 'SYNC_FLUSH' ? 'FLUSHED' : 'WROTE', positions: positions.buffer, dispatchFrom: maxPhy, enablePropertyFilter: cfg.enablePropertyFilter },
+        // A slave dispatches what it wrote: its bytes are already acknowledged by its master.
+        args: { store, confirm: cfg.flushDiskType === 'SYNC_FLUSH' && cfg.brokerRole !== 'SLAVE' ? 'FLUSHED' : 'WROTE', positions: positions.buffer, dispatchFrom: maxPhy, enablePropertyFilter: cfg.enablePropertyFilter },
         supervision: { strategy: 'restart', maxRestarts: 3, withinMs: 60_000 },
       });
       const flush = await system.spawn(flushActor, {
@@ -174,7 +220,8 @@ export class Broker implements BrokerApi {
         args: { store, maxPhyOffset: maxPhy, queueOffsets, positions: positions.buffer },
         supervision: { strategy: 'escalate' },
       });
-      return new Broker({ config: cfg, store, system, lock, positions, writer, flush, dispatcher });
+      const { replication, haAddress } = await spawnReplication(system, cfg, store, positions, cfg.brokerRole === 'SYNC_MASTER' || haListenPortGiven(config), { writer, flush, dispatcher });
+      return new Broker({ config: cfg, store, system, lock, positions, writer, flush, dispatcher, replication, haAddress });
     } catch (err) {
       await system.shutdown();
       lock.release();
@@ -192,7 +239,7 @@ export class Broker implements BrokerApi {
     this.#state = 'stopping';
     await this.#registrar?.stop();
     clearInterval(this.#timer);
-    await this.#schedule.stop();
+    await this.#schedule?.stop();
     this.#send.close();
     this.#groups.close();
     await this.#system.shutdown();
@@ -371,6 +418,7 @@ export class Broker implements BrokerApi {
 
   async sendBack(group: string, message: MessageExt, delayLevel: number, maxReconsumeTimes: number): Promise<void> {
     this.#checkRunning();
+    if (this.config.brokerRole === 'SLAVE') throw new PetrelError('ERR_SERVICE_NOT_AVAILABLE', `broker ${this.brokerName} is a SLAVE and takes no messages back`);
     const origin = message.properties['RETRY_TOPIC'] ?? message.topic;
     const extra = { RETRY_TOPIC: origin, ORIGIN_MESSAGE_ID: message.properties['ORIGIN_MESSAGE_ID'] ?? message.msgId };
     const toDlq = delayLevel < 0 || message.reconsumeTimes >= maxReconsumeTimes;
@@ -448,6 +496,35 @@ export class Broker implements BrokerApi {
   /** Groups that have committed offsets or have members now, sorted (metrics, admin). */
   async consumerGroups(): Promise<string[]> {
     return [...new Set([...this.#offsets.groups(), ...this.#groups.groups()])].sort();
+  }
+
+  /** Master: host:port its slaves connect to (the bound port when haListenPort was 0); undefined when it does not listen. */
+  get haAddress(): string | undefined {
+    return this.#haAddress;
+  }
+
+  /** Replication figures: a master's slave links, acks and lag; a slave's link and offsets. Undefined without replication. */
+  async replicationStats(): Promise<ReplicationStats | undefined> {
+    return this.#replication?.ask({ type: 'stats' });
+  }
+
+  /** Master: restarts the lag-in-ms figures of replicationStats (benchmarks). */
+  async resetReplicationLag(): Promise<void> {
+    await this.#replication?.ask({ type: 'resetLag' });
+  }
+
+  /** Slave: replicate from this master HA address from now on (one learned from the name server). */
+  async setHaMasterAddress(address: string): Promise<void> {
+    if (this.config.brokerRole !== 'SLAVE') throw new PetrelError('ERR_INVALID_ARGUMENT', `broker ${this.brokerName} is a master and has no master to follow`);
+    await this.#replication?.ask({ type: 'setMasterAddress', address });
+  }
+
+  /**
+   * Tests only: a slave stops or resumes sending acks ('suspendAcks', 'resumeAcks'), or cuts its
+   * link to the master; a master cuts every slave link ('cutLinks'). Links come back by themselves.
+   */
+  async injectHaFault(fault: HaFault): Promise<void> {
+    await this.#replication?.ask({ type: 'fault', fault });
   }
 
   /** Worker thread ids of the broker's actors. */

@@ -15,8 +15,18 @@ export const Position = {
   FLUSHED: 1,
   /** End of what DispatcherActor turned into ConsumeQueue units and index entries. */
   DISPATCHED: 2,
-  /** End of what a slave acknowledged (ReplicationActor). */
+  /**
+   * Master: the furthest offset any slave acknowledged (ReplicationActor). Forward only, so a
+   * send waits on it; an ack is never counted past what the master sent on that link.
+   */
   SLAVE_ACKED: 3,
+  /** Master: slaves connected now that have reported (ReplicationActor; a gauge, set). */
+  SLAVE_CONNECTED: 4,
+  /**
+   * Master: the best ack among the slaves connected now (ReplicationActor; a gauge, set). The
+   * in-sync gap of a send ending at `end` is `end - SLAVE_LIVE_ACK`.
+   */
+  SLAVE_LIVE_ACK: 5,
 } as const;
 export type PositionSlot = (typeof Position)[keyof typeof Position];
 
@@ -50,6 +60,18 @@ export class BrokerPositions {
   /** Sets a slot outright (recovery, before any waiter exists). */
   reset(slot: PositionSlot, value: number): void {
     Atomics.store(this.#values, slot, BigInt(value));
+    Atomics.add(this.#seq, SEQ_BASE + slot, 1);
+    Atomics.notify(this.#seq, SEQ_BASE + slot);
+  }
+
+  /**
+   * Sets a slot to `value` even if that moves it back, and wakes every waiter: gauges (connected
+   * slaves) and a slave's positions after it cut a diverged tail.
+   */
+  set(slot: PositionSlot, value: number): void {
+    const v = BigInt(value);
+    if (v === Atomics.load(this.#values, slot)) return;
+    Atomics.store(this.#values, slot, v);
     Atomics.add(this.#seq, SEQ_BASE + slot, 1);
     Atomics.notify(this.#seq, SEQ_BASE + slot);
   }

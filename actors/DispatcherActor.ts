@@ -52,7 +52,19 @@ export type DispatcherMsg =
   | { readonly type: 'offsetByTime'; readonly topic: string; readonly queueId: number; readonly timestamp: number }
   | { readonly type: 'queryKey'; readonly topic: string; readonly key: string; readonly maxNum: number; readonly begin: number; readonly end: number }
   | { readonly type: 'record'; readonly offset: number }
-  | { readonly type: 'queues' };
+  | { readonly type: 'queues' }
+  | DispatchTruncate
+  | { readonly type: 'resume' };
+
+/**
+ * A slave is about to cut its CommitLog: ConsumeQueue units and index entries of records at or
+ * past `offset` (a record start) are removed, dispatch goes back to `offset` and holds there
+ * until `resume` (sent once the writer has cut the log), so no byte of the old tail is read again.
+ */
+export interface DispatchTruncate {
+  readonly type: 'truncate';
+  readonly offset: number;
+}
 
 export interface PullReply {
   readonly status: string;
@@ -71,6 +83,8 @@ export interface DispatcherReplies {
   queryKey: Uint8Array[];
   record: Uint8Array | undefined;
   queues: { topic: string; queueId: number; max: number }[];
+  truncate: void;
+  resume: void;
 }
 
 interface DispatcherState {
@@ -85,6 +99,8 @@ interface DispatcherState {
   readonly hotBytes: number;
   readonly enablePropertyFilter: boolean;
   reputFrom: number;
+  /** Set between `truncate` and `resume`: dispatch does not pass it. */
+  fence: number | undefined;
   running: boolean;
   loop: Promise<void>;
   lastCqFlush: number;
@@ -94,7 +110,7 @@ interface DispatcherState {
 const SLICE = 4096;
 
 function dispatchSlice(s: DispatcherState): boolean {
-  const limit = s.positions.get(s.confirm);
+  const limit = Math.min(s.positions.get(s.confirm), s.fence ?? Number.POSITIVE_INFINITY);
   if (s.reputFrom >= limit) return false;
   s.reputFrom = s.reader.dispatch(s.reputFrom, limit, s.dispatchers, SLICE);
   s.positions.publish(Position.DISPATCHED, s.reputFrom);
@@ -160,6 +176,7 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
       hotBytes: (os.totalmem() * store.accessMessageInMemoryMaxRatio) / 100,
       enablePropertyFilter: args.enablePropertyFilter,
       reputFrom: Math.max(args.dispatchFrom, queues.maxPhysicOffset()),
+      fence: undefined,
       running: true,
       loop: Promise.resolve(),
       lastCqFlush: Date.now(),
@@ -220,6 +237,18 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
         for (const queueId of s.queues.queueIds(topic)) out.push({ topic, queueId, max: s.queues.find(topic, queueId)?.maxOffsetInQueue ?? 0 });
       }
       return out;
+    },
+    truncate(s, m) {
+      const limit = s.positions.get(s.confirm);
+      s.fence = m.offset;
+      s.queues.truncateDirtyLogicFiles(m.offset);
+      s.index.truncate(m.offset, (phy) => s.reader.lookMessage(phy, limit)?.storeTimestamp);
+      s.reputFrom = Math.min(s.reputFrom, m.offset);
+      if (s.positions.get(Position.DISPATCHED) > m.offset) s.positions.set(Position.DISPATCHED, m.offset);
+      s.reader.forgetAfter(m.offset);
+    },
+    resume(s) {
+      s.fence = undefined;
     },
   },
   async stop(s) {

@@ -29,9 +29,16 @@ export interface FlushArgs {
   readonly flushDelayMs?: number;
 }
 
-export type FlushMsg = { readonly type: 'flushNow' } | { readonly type: 'stats' } | { readonly type: 'takeFlushTimes' };
+/** A slave cut its log at `offset`: nothing past it is flushed any more. */
+export interface FlushRewind {
+  readonly type: 'rewind';
+  readonly offset: number;
+}
+
+export type FlushMsg = { readonly type: 'flushNow' } | { readonly type: 'stats' } | { readonly type: 'takeFlushTimes' } | FlushRewind;
 export interface FlushReplies {
   flushNow: number;
+  rewind: void;
   stats: { flushes: number; flushed: number };
   /** Durations (us) of the flushes since the last take; `dropped` counts those past the buffer. */
   takeFlushTimes: { latenciesUs: number[]; dropped: number };
@@ -119,6 +126,10 @@ export const flushActor = defineActor<FlushMsg, FlushReplies, FlushState, FlushA
   handlers: {
     flushNow: (s) => flushOnce(s, 0),
     stats: (s) => ({ flushes: s.flushes, flushed: s.flusher.flushedPosition }),
+    rewind(s, m) {
+      s.flusher.rewind(m.offset);
+      if (s.positions.get(Position.FLUSHED) > m.offset) s.positions.set(Position.FLUSHED, m.offset);
+    },
     takeFlushTimes: (s) => {
       const taken = { latenciesUs: s.flushTimesUs, dropped: s.flushTimesDropped };
       s.flushTimesUs = [];

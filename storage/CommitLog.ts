@@ -113,6 +113,33 @@ export class CommitLog {
     return physicalOffset;
   }
 
+  /**
+   * Writes bytes copied from another CommitLog (a slave receiving its master's stream) at
+   * `offset`, which must be this log's end: the bytes land at the same physical offsets as on
+   * the master, records, blank records and file tails included, and nothing in them is patched.
+   * An empty log starts with the file that begins at `offset` (a file boundary). The bytes must
+   * stay inside one file; the file after a full one is created as the master created it.
+   */
+  appendRaw(offset: number, src: Uint8Array, srcOffset: number, length: number): void {
+    let file = this.queue.last();
+    if (file === undefined) {
+      if (offset % this.fileSize !== 0) {
+        throw new PetrelError('ERR_OFFSET_INVALID', `an empty CommitLog starts at a file boundary, not at ${offset}`);
+      }
+      file = this.queue.createFile(offset);
+      if (this.#warm) file.warm(0);
+    } else {
+      const end = this.maxOffset();
+      if (offset !== end) throw new PetrelError('ERR_OFFSET_INVALID', `raw bytes for offset ${offset} do not continue the CommitLog, which ends at ${end}`);
+      if (file.isFull()) file = this.#newFile();
+    }
+    const pos = offset - file.fileFromOffset;
+    if (pos + length > file.fileSize) {
+      throw new PetrelError('ERR_OFFSET_INVALID', `${length} raw bytes at ${offset} would cross the end of CommitLog file ${file.fileName}`);
+    }
+    file.append(src, srcOffset, length);
+  }
+
   #viewOf(src: Uint8Array): DataView {
     if (src !== this.#srcBytes || this.#srcView === undefined) {
       this.#srcBytes = src;
@@ -182,7 +209,10 @@ export class CommitLog {
     return this.queue.flush(leastPages);
   }
 
-  /** Cuts the log at `offset` (recovery). With `zero`, stale bytes past it are zeroed. */
+  /**
+   * Cuts the log at `offset` (recovery; a slave dropping a tail its master does not have). With
+   * `zero`, stale bytes past it are zeroed. Below the first file, every file goes.
+   */
   truncate(offset: number, zero: boolean): void {
     this.#next?.destroy();
     this.#next = undefined;

@@ -64,6 +64,17 @@ export class CommitLogFlusher {
     return this.#flushed;
   }
 
+  /**
+   * The log was cut at `offset` (a slave dropping a diverged tail): nothing past it counts as
+   * flushed, and the files are opened again, since those after the cut were deleted and may be
+   * made anew under the same names.
+   */
+  rewind(offset: number): void {
+    this.#flushed = Math.min(this.#flushed, offset);
+    this.#queue.close();
+    this.#queue.refresh();
+  }
+
   close(): void {
     this.#queue.close();
   }

@@ -96,6 +96,36 @@ export class CommitLogReader {
     return offset;
   }
 
+  /** Offset of the first byte stored (0 when there is no file). */
+  minOffset(): number {
+    if (this.#queue.first() === undefined) this.#queue.refresh();
+    return this.#queue.minOffset();
+  }
+
+  /**
+   * The start of the record that holds `offset` (or `offset` itself when a record starts
+   * there), found by walking the record sizes from the start of its file, below `readLimit`.
+   * A blank record or a size that makes no sense ends the walk where it stands. Offsets outside
+   * the stored files are returned as they are.
+   */
+  recordStartAtOrBefore(offset: number, readLimit: number): number {
+    const file = this.#fileFor(offset);
+    if (file === undefined) return offset;
+    const inFile = offset - file.fileFromOffset;
+    let pos = 0;
+    while (pos < inFile && file.fileFromOffset + pos + 8 <= readLimit && pos + 8 <= file.fileSize) {
+      const size = recordSizeAt(file, pos);
+      if (size < 8 || pos + size > file.fileSize || pos + size > inFile) break;
+      pos += size;
+    }
+    return file.fileFromOffset + pos;
+  }
+
+  /** Lets go of files that start after `offset` (the writer is cutting the log there). */
+  forgetAfter(offset: number): void {
+    this.#queue.closeFilesAfter(offset);
+  }
+
   /** Lets go of files wholly below `offset` (the writer deletes expired files). */
   releaseBefore(offset: number): void {
     this.#queue.closeFilesBefore(offset);

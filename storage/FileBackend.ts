@@ -92,6 +92,7 @@ export function openBackend(path: string, size: number, options: OpenBackendOpti
   }
 }
 
+/** A shared mapping of the whole file; owned by the MappedFile that opened it, in its thread. */
 class MmapBackend implements FileBackend {
   readonly kind = 'mmap' as const;
   readonly path: string;
@@ -175,6 +176,7 @@ class MmapBackend implements FileBackend {
   }
 }
 
+/** Positioned reads and writes on an fd; owned by the MappedFile that opened it, in its thread. */
 class FsBackend implements FileBackend {
   readonly kind = 'fs' as const;
   readonly mapping = undefined;

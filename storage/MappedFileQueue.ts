@@ -214,6 +214,20 @@ export class MappedFileQueue {
     }
   }
 
+  /**
+   * Closes (without deleting) the files that start after `offset`: a reader letting go of files
+   * the writer is about to cut away, so that a file made later under the same name is opened
+   * afresh instead of read through a stale mapping.
+   */
+  closeFilesAfter(offset: number): void {
+    while (this.#files.length > 0) {
+      const file = this.#files[this.#files.length - 1];
+      if (file === undefined || file.fileFromOffset <= offset) break;
+      file.close();
+      this.#files.pop();
+    }
+  }
+
   /** Deletes every file (a ConsumeQueue of a deleted topic, tests). */
   destroy(): void {
     for (const file of this.#files) file.destroy();

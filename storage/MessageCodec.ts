@@ -160,6 +160,11 @@ export function bodyCrc(body: Uint8Array, start = 0, end = body.length): number 
   return crc32(body, start, end) & 0x7fffffff;
 }
 
+/**
+ * Encodes messages for one store host. Owner: whichever thread encodes (the MessageStore's
+ * writer now; producers encoding into the shared ring later); it holds only caches (validated
+ * topics and tags), so a crash loses nothing and a new one starts empty.
+ */
 export class MessageEncoder {
   readonly #storeHost: SocketAddress;
   readonly #storeHostBytes: Uint8Array;

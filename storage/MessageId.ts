@@ -95,6 +95,9 @@ export function decodeOffsetMessageId(id: string): DecodedOffsetMessageId {
  * Makes unique keys cheaply: the 20 hex digits of address, pid and salt are fixed per
  * generator, the 8 digits of time change at most once a millisecond, and the counter's 4 digits
  * come from a table; one string join per key.
+ *
+ * Owner: one thread (the writer, for messages that arrive without a client key). Its counter is
+ * not persisted: a new generator has a new salt, so keys stay unique across restarts.
  */
 export class UniqKeyGenerator {
   readonly #clock: Clock;

@@ -8,9 +8,14 @@
  * Two threads of one process opening the same store for writing is a programming error this
  * cannot see.
  *
+ * Owner: the writer (the MessageStore; the writer actor later), from open to shutdown. After a
+ * crash of the process the lock file stays, names a dead pid, and the next open takes it over;
+ * after a crash of the writer's thread the restarted writer (same pid) takes it over too.
+ *
  * abort: created, holding the pid, when the store opens; deleted by a clean shutdown. Finding it
  * at start means the last run did not shut down cleanly, and recovery takes the abnormal path.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PetrelError } from '../common/errors.js';
@@ -42,7 +47,7 @@ export class StoreLock {
     const key = path.resolve(file);
     if (heldHere.has(key)) throw new PetrelError('ERR_STORE_LOCKED', `the store ${root} is already open in this thread`);
     fs.mkdirSync(root, { recursive: true });
-    const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
+    const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
     try {
       fs.writeFileSync(tmp, String(process.pid));
       for (let attempt = 0; attempt < 3; attempt++) {

@@ -19,7 +19,10 @@ export const PutMessageStatus = {
 } as const;
 export type PutMessageStatus = (typeof PutMessageStatus)[keyof typeof PutMessageStatus];
 
-/** The outcome of an append; ids are built only when read. */
+/**
+ * The outcome of an append; ids are built only when read. Made by the writer and handed to the
+ * caller; plain values (the store host aside), nothing to recover.
+ */
 export class PutMessageResult {
   readonly status: PutMessageStatus;
   /** Physical offset of the record. */

@@ -295,3 +295,16 @@ test('MessageCodec - golden record: a known message encodes byte for byte', (t) 
   patchRecord(new DataView(rec.buffer, rec.byteOffset, rec.byteLength), 0, 2, 4096, 1_700_000_000_123);
   t.deepEqual(Buffer.from(rec).toString('hex'), Buffer.from(expected).toString('hex'));
 });
+
+test('MessageCodec - records encode into and decode from SharedArrayBuffer memory', (t) => {
+  const ring = new Uint8Array(new SharedArrayBuffer(4096));
+  const enc = encoder();
+  const m: MessageToStore = { topic: 'Ring', queueId: 1, body: utf8.encode('shared'), tags: 'X', keys: 'k' };
+  const size = enc.encode(m, ring, 100, 'U');
+  patchRecord(new DataView(ring.buffer, 0, ring.byteLength), 100, 3, 4096, 77);
+  t.is(checkRecord(ring, 100, size + 8, check), size);
+  const d = decodeMessage(ring, 100);
+  t.like(d, { topic: 'Ring', queueId: 1, queueOffset: 3, commitLogOffset: 4096, storeTimestamp: 77, tags: 'X', keys: 'k', msgId: 'U' });
+  t.false(d.body.buffer instanceof SharedArrayBuffer, 'the decoded body is a private copy');
+  t.is(decodeDispatchRequest(ring, 100, [], emptyDispatchRequest()).uniqKey, 'U');
+});
