@@ -21,7 +21,7 @@ import type { PopRequest, PoppedMessage } from './PopService.js';
 
 /** Time kept between the end of the long poll and the call's deadline. */
 function deadlineSlack(budgetMs: number): number {
-  return Math.max(200, Math.min(2000, budgetMs / 10));
+  return Math.max(500, Math.min(2000, budgetMs / 10));
 }
 
 function remainingMs(deadline: Deadline, now: number): number {

@@ -134,7 +134,8 @@ export class PopService {
     t.lastActive = this.#clock.now();
     const started = this.#clock.now();
     await this.#fetcher.loadQueues(t);
-    let attempt = request;
+    // The poll time counts from the call, not from when the queues were known.
+    let attempt: PopRequest = { ...request, pollMs: Math.max(0, request.pollMs - (this.#clock.now() - started)) };
     for (;;) {
       const picked = await this.#wait(t, attempt);
       const popped = await this.#materialize(t, picked);
