@@ -38,6 +38,13 @@ export class RingWriter {
   readonly #i32: Int32Array;
   readonly #capacity: number;
   readonly #mask: number;
+  /**
+   * READ as last loaded, and WRITE at that moment. READ only grows, so an old value only
+   * overstates how full the ring is; it is reloaded when it says "full" and once the stream has
+   * moved a whole capacity past it (so that int32 differences never wrap).
+   */
+  #readSeen = 0;
+  #readSeenAt = 0;
 
   constructor(ring: SharedRing) {
     this.#ring = ring;
@@ -205,11 +212,15 @@ export class RingWriter {
     const capacity = this.#capacity;
     for (;;) {
       const w = Atomics.load(i32, RingSlot.WRITE);
-      const used = (w - Atomics.load(i32, RingSlot.READ)) | 0;
       const off = w & this.#mask;
       const contiguous = capacity - off;
       const take = need <= contiguous ? need : contiguous;
-      if (used + take > capacity) return RING_FULL;
+      if (((w - this.#readSeen) | 0) + take > capacity || ((w - this.#readSeenAt) | 0) >= capacity) {
+        // Reloading READ costs a cache miss whenever the reader has moved it: only when needed.
+        this.#readSeen = Atomics.load(i32, RingSlot.READ);
+        this.#readSeenAt = w;
+        if (((w - this.#readSeen) | 0) + take > capacity) return RING_FULL;
+      }
       if (Atomics.compareExchange(i32, RingSlot.WRITE, w, (w + take) | 0) !== w) continue;
       if (take === need) return off;
       // Won the tail of the area as padding: publish it so the reader skips it, then try again
