@@ -10,7 +10,7 @@
  * close) is printed apart. Two store variants: "cold" (RocketMQ's defaults: each CommitLog file
  * is created sparse when needed, so page faults happen inside the timed loop) and "warmed"
  * (warmMapedFileEnable: the first file is created and pre-faulted before the clock starts, as
- * RocketMQ's allocation service does off the hot path; files after it are still made inline).
+ * RocketMQ's allocation service does off the hot path; files after it are made inline, unwarmed).
  * Each store lives in a fresh folder under os.tmpdir() that is removed afterwards.
  */
 import fs from 'node:fs';
@@ -90,7 +90,7 @@ export async function main(args: string[]): Promise<void> {
       `CommitLog files of ${fileSize} B; ${reps} rep(s), median shown; baseline and store alternate order each rep`,
   );
   console.log('  cold: RocketMQ defaults, files created sparse when needed, page faults inside the timed loop');
-  console.log('  warmed: warmMapedFileEnable, first file created and pre-faulted before the clock (later files inline)');
+  console.log('  warmed: warmMapedFileEnable, first file created and pre-faulted before the clock; later files are made inline, unwarmed');
   const rows: string[][] = [];
   for (const [bodySize, count] of [
     [100, count100],

@@ -166,9 +166,10 @@ export class CommitLog {
       return next;
     }
     next?.destroy();
-    const file = this.queue.lastWritable(this.queue.maxOffset());
-    if (this.#warm && file.wrotePosition === 0) file.warm(0);
-    return file;
+    // No warm-up here: in the writer's own thread pre-faulting costs what the faults it saves
+    // would, and a whole file at once stalls the put that rolled. Warming happens ahead of need
+    // in preallocateNextFile (the writer's idle time) or not at all.
+    return this.queue.lastWritable(this.queue.maxOffset());
   }
 
   /**
@@ -180,7 +181,8 @@ export class CommitLog {
   preallocateNextFile(): boolean {
     const last = this.queue.last();
     if (last === undefined) {
-      this.#newFile();
+      const first = this.#newFile();
+      if (this.#warm) first.warm(0);
       return true;
     }
     if (this.#next !== undefined) return false;

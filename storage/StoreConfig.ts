@@ -74,7 +74,11 @@ const schema = z.strictObject({
   accessMessageInMemoryMaxRatio: int(0, 100, 40),
   /** Delay levels of SCHEDULE_TOPIC_XXXX, level 1 first. */
   messageDelayLevel: z.string().default(DEFAULT_DELAY_LEVELS),
-  /** Pre-fault each new CommitLog file through its mapping (RocketMQ's warmMapedFileEnable). */
+  /**
+   * RocketMQ's warmMapedFileEnable: CommitLog files made ahead of need (preallocateNextFile, the
+   * writer's idle time) are pre-faulted through the writer's mapping. Files made inline on a roll
+   * are not: in the same thread that costs what it saves.
+   */
   warmMapedFileEnable: bool(false),
   /** This broker's address as stored in records and offset message ids. */
   storeHost: z.string().default('127.0.0.1:10911'),
