@@ -167,8 +167,10 @@ export class ActorHost {
     this.#phase = 'stopped';
     for (const ref of this.#params.argRefs) ref.close();
     this.#params.self.close();
+    const closed: Reply = { type: 'closed', error: toErrorData(new PetrelError('ERR_ACTOR_STOPPED', `actor ${this.#params.name} is stopped`)) };
     for (const port of this.#ports) {
       port.removeAllListeners();
+      port.postMessage(closed);
       port.close();
     }
     this.#ports.clear();

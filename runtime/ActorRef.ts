@@ -53,8 +53,8 @@ export class ActorRef<M extends ActorMessage, R extends Replies<M>> {
   readonly #control: MessagePort;
   readonly #pending = new Map<number, PendingAsk>();
   #nextId = 1;
-  /** The data port closed (the actor's thread ended); a rebind may follow. */
-  #broken = false;
+  /** Why the data port closed: the actor stopped, or its thread ended; a rebind may follow. */
+  #broken: PetrelError | undefined;
   /** Set once the actor is gone for good or this ref was closed. */
   #gone: PetrelError | undefined;
 
@@ -146,8 +146,7 @@ export class ActorRef<M extends ActorMessage, R extends Replies<M>> {
 
   #unavailable(): PetrelError | undefined {
     if (this.#gone !== undefined) return this.#gone;
-    if (this.#broken) return new PetrelError('ERR_ACTOR_STOPPED', `actor ${this.name} is restarting`);
-    return undefined;
+    return this.#broken;
   }
 
   #listenData(port: MessagePort): void {
@@ -172,6 +171,12 @@ export class ActorRef<M extends ActorMessage, R extends Replies<M>> {
   readonly #onReply = (raw: unknown): void => {
     const reply = parseReply(raw);
     if (reply === undefined) return;
+    if (reply.type === 'closed') {
+      // The host stopped in order; asks it never received will get no answer.
+      this.#broken = fromErrorData(reply.error);
+      this.#rejectAll(this.#broken);
+      return;
+    }
     const pending = this.#take(reply.id);
     if (pending === undefined) return; // answered after its timeout or cancellation
     if (reply.type === 'reply') pending.resolve(reply.value);
@@ -180,8 +185,11 @@ export class ActorRef<M extends ActorMessage, R extends Replies<M>> {
 
   #onDataClosed(port: MessagePort): void {
     if (port !== this.#data || this.#gone !== undefined) return;
-    this.#broken = true;
-    this.#rejectAll(new PetrelError('ERR_ACTOR_CRASHED', `actor ${this.name}'s thread ended before answering`));
+    // Without a 'closed' notice first, the actor's thread ended: it restarts or is gone.
+    if (this.#broken === undefined) {
+      this.#rejectAll(new PetrelError('ERR_ACTOR_CRASHED', `actor ${this.name}'s thread ended before answering`));
+      this.#broken = new PetrelError('ERR_ACTOR_STOPPED', `actor ${this.name} is restarting`);
+    }
   }
 
   readonly #onNotice = (raw: unknown): void => {
@@ -197,7 +205,7 @@ export class ActorRef<M extends ActorMessage, R extends Replies<M>> {
     old.close();
     this.#rejectAll(new PetrelError('ERR_ACTOR_CRASHED', `actor ${this.name} restarted before answering`));
     this.#data = notice.data;
-    this.#broken = false;
+    this.#broken = undefined;
     this.#listenData(notice.data);
   };
 

@@ -22,10 +22,14 @@ export type Envelope =
   | { readonly type: 'tell'; readonly msg: unknown }
   | { readonly type: 'ask'; readonly id: number; readonly msg: unknown };
 
-/** actor host -> ref, on a data port: the answer to one `ask`. */
+/**
+ * actor host -> ref, on a data port: the answer to one `ask`, or, last on the port before the
+ * host closes it on an orderly stop, 'closed' (so the ref tells a stop from a thread's death).
+ */
 export type Reply =
   | { readonly type: 'reply'; readonly id: number; readonly value: unknown }
-  | { readonly type: 'fail'; readonly id: number; readonly error: PetrelErrorData };
+  | { readonly type: 'fail'; readonly id: number; readonly error: PetrelErrorData }
+  | { readonly type: 'closed'; readonly error: PetrelErrorData };
 
 /**
  * Why an actor's `stop` hook runs: an orderly stop ('shutdown', after the accepted messages),
@@ -104,6 +108,10 @@ export function parseEnvelope(raw: unknown): Envelope | undefined {
 }
 
 export function parseReply(raw: unknown): Reply | undefined {
+  if (isRecord(raw) && raw['type'] === 'closed') {
+    const error = parseErrorData(raw['error']);
+    return error === undefined ? undefined : { type: 'closed', error };
+  }
   if (!isRecord(raw) || !isId(raw['id'])) return undefined;
   if (raw['type'] === 'reply') return { type: 'reply', id: raw['id'], value: raw['value'] };
   if (raw['type'] === 'fail') {
