@@ -163,10 +163,13 @@ export class IndexService implements CommitLogDispatcher {
 
   #newFile(previous: IndexFile | undefined): IndexFile {
     fs.mkdirSync(this.#dir, { recursive: true });
-    let ms = this.#options.clock.now();
-    let name = timeToIndexFileName(ms);
+    // Named by creation time, and always after the last file so that name order stays creation
+    // order even when the clock is behind (then the name is just the last one plus one).
+    let name = timeToIndexFileName(this.#options.clock.now());
     const lastName = this.#files.length > 0 ? path.basename(this.#files[this.#files.length - 1]?.path ?? '') : '';
-    while (name <= lastName || fs.existsSync(path.join(this.#dir, name))) name = timeToIndexFileName(++ms);
+    const after = (n: string): string => (BigInt(n) + 1n).toString().padStart(17, '0');
+    if (lastName !== '' && name <= lastName) name = after(lastName);
+    while (fs.existsSync(path.join(this.#dir, name))) name = after(name);
     const file = IndexFile.create(
       path.join(this.#dir, name),
       this.#options.slotNum,

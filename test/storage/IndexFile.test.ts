@@ -127,3 +127,12 @@ test('IndexFile - golden layout: header, slot and entry bytes', (t) => {
   t.is(hex(48 + 20, 48 + 40), '00000005' + '0000000000001234' + '00000000' + '00000000');
   t.is(hex(48 + 40, 48 + 60), '00000005' + '0000000000005678' + '00000003' + '00000001');
 });
+
+test('IndexFile - a new file is named after the last one even when the clock is behind', (t) => {
+  const root = tempDir(t);
+  fs.mkdirSync(path.join(root, 'index'));
+  IndexFile.create(path.join(root, 'index', '29991231235959999'), 4, 4, 0, 0, { backend: 'mmap' }).close();
+  const s = service(t, 4, 4, root);
+  for (let i = 0; i < 4; i++) put(s, 'T', i * 10, 1000, `k${i}`);
+  t.deepEqual(fs.readdirSync(path.join(root, 'index')).sort(), ['29991231235959999', '29991231235960000']);
+});
