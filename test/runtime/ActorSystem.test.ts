@@ -1,11 +1,14 @@
 import test from 'ava';
-import { threadId } from 'node:worker_threads';
+import { MessageChannel, threadId } from 'node:worker_threads';
 import { PetrelError, isPetrelError } from '../../common/errors.js';
 import { actorLocation } from '../../runtime/Actor.js';
 import { reviveRef } from '../../runtime/ActorRef.js';
 import { ActorSystem } from '../../runtime/ActorSystem.js';
+import { PositionCells } from '../../runtime/PositionCells.js';
+import { SharedRing } from '../../runtime/SharedRing.js';
 import { PROBE, counter, type CounterArgs, type CounterMsg, type CounterReplies } from './fixtures/counter.js';
 import { recorder } from './fixtures/recorder.js';
+import { ringSink } from './fixtures/ringSink.js';
 import { sender } from './fixtures/sender.js';
 
 // Worker threads are real and the machine has two cores: one test at a time.
@@ -175,4 +178,26 @@ serial('actor - spawning on a shut-down system fails with ERR_ACTOR_STOPPED', as
   const system = new ActorSystem();
   await system.shutdown();
   t.true(isPetrelError(await t.throwsAsync(system.spawn(counter, { name: 'c', args: { from: 0 } })), 'ERR_ACTOR_STOPPED'));
+});
+
+serial('actor - an actor spawned with a ring, position cells and a port drains the ring while serving asks', async (t) => {
+  const system = new ActorSystem();
+  t.teardown(() => system.shutdown());
+  const ring = SharedRing.create(4096);
+  const cells = PositionCells.create(['consumed']);
+  const { port1, port2 } = new MessageChannel();
+  t.teardown(() => port1.close());
+  // The port crossed to the actor's thread with its arguments: the actor talks back on it.
+  const drained = new Promise<unknown>((resolve) => port1.once('message', resolve));
+  const sink = await system.spawn(ringSink, { name: 'sink', args: { ring: ring.buffer, cells: cells.handle(), events: port2 } });
+  t.is(await drained, 'drained');
+  const writer = ring.writer();
+  const total = 2000;
+  for (let i = 0; i < total; i++) await writer.writeAsync(new Uint8Array(1 + (i % 50)), 5000);
+  t.true(await cells.cell('consumed').waitForAsync(total, 10_000));
+  const stats = await sink.ask({ type: 'stats' });
+  t.is(stats.records, total);
+  t.is(stats.bytes, Array.from({ length: total }, (_, i) => 1 + (i % 50)).reduce((a, b) => a + b, 0));
+  await system.stop('sink');
+  t.is(ring.usedBytes, 0);
 });
