@@ -4,10 +4,8 @@
  * master should start; it then checks every frame (wire grammar in HaWire.ts), writes the good
  * bytes at the master's offsets through the WriterActor and reports its new end, which is its ack.
  *
- * Frame checks (any failure closes the link with the reason logged, and nothing of that frame is
- * written): masterPhyOffset in range; bodySize within 0..MAX_FRAME_BODY; the body inside one
- * CommitLog file; a data frame exactly at the slave's next offset (an empty slave takes the first
- * one only at a file boundary); a heartbeat never past it.
+ * Frames are checked and planned by FramePlan (HaFramePlan.ts); a bad frame closes the link with
+ * the reason logged, and nothing of it is written.
  *
  * Diverged tails. The master's log is the truth, and the slave finds where its own log stops
  * agreeing with it this way: on connect it reports a start VERIFY_WINDOW bytes before its end (not
@@ -27,16 +25,13 @@
  */
 import net from 'node:net';
 import { log } from '../common/diagnostics.js';
-import { ByteQueue, encodeReport, FRAME_HEADER_SIZE, MAX_FRAME_BODY } from './HaWire.js';
+import { FramePlan, joinParts, type OwnBytes, type PlannedWrite } from './HaFramePlan.js';
+import { ByteQueue, encodeReport } from './HaWire.js';
 
 /** How the slave end reaches its own store (the slave broker's actors). */
-export interface SlaveStore {
+export interface SlaveStore extends OwnBytes {
   /** The end of the slave's CommitLog (its `wrote` position). */
   maxOffset(): number;
-  /** Offset of its first stored byte. */
-  minOffset(): number;
-  /** Its own bytes [offset, offset + size), a view for one call, or undefined. */
-  read(offset: number, size: number): Uint8Array | undefined;
   /** Writes the master's bytes at `offset` (the current end); resolves with the new end. */
   append(offset: number, bytes: Uint8Array<ArrayBuffer>): Promise<number>;
   /** Cuts the log at `offset`, with its ConsumeQueues and index; resolves with the new end. */
@@ -73,42 +68,16 @@ const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
 /** Received bytes held before the socket is paused (the writer is behind). */
 const HIGH_WATER = 16 * 1024 * 1024;
-/** Largest run of frames written in one ask to the writer. */
-const MAX_APPEND = 8 * 1024 * 1024;
 
 interface Link {
   readonly socket: net.Socket;
   readonly queue: ByteQueue;
-  /** Next offset expected from the master; undefined for an empty slave before its first frame. */
-  cursor: number | undefined;
-  /** End of the bytes being compared rather than written (cursor < verifyEnd while checking). */
-  verifyEnd: number;
+  /** Set once connected: the frames' checks and the writes they plan. */
+  plan: FramePlan | undefined;
   connected: boolean;
   dirty: boolean;
   dropped: boolean;
   lastReadAt: number;
-}
-
-type Action =
-  | { readonly kind: 'append'; readonly offset: number; readonly parts: Uint8Array<ArrayBuffer>[]; length: number }
-  | { readonly kind: 'truncate'; readonly offset: number }
-  | { readonly kind: 'report' };
-
-function firstDifference(a: Uint8Array, b: Uint8Array, n: number): number {
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
-  return n;
-}
-
-function join(parts: readonly Uint8Array<ArrayBuffer>[], length: number): Uint8Array<ArrayBuffer> {
-  const only = parts[0];
-  if (parts.length === 1 && only !== undefined && only.byteOffset === 0 && only.byteLength === only.buffer.byteLength) return only;
-  const out = new Uint8Array(new ArrayBuffer(length));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function parseAddress(address: string): { host: string; port: number } | undefined {
@@ -209,7 +178,7 @@ export class HaSlave {
     }
     const socket = net.connect({ host: target.host, port: target.port, noDelay: true });
     const link: Link = {
-      socket, queue: new ByteQueue(), cursor: undefined, verifyEnd: 0, connected: false, dirty: false, dropped: false, lastReadAt: performance.now(),
+      socket, queue: new ByteQueue(), plan: undefined, connected: false, dirty: false, dropped: false, lastReadAt: performance.now(),
     };
     this.#link = link;
     socket.on('connect', () => this.#onConnect(link));
@@ -224,16 +193,12 @@ export class HaSlave {
     link.lastReadAt = performance.now();
     this.#connects++;
     const end = this.#store.maxOffset();
-    let start = 0;
-    if (end > 0) {
-      // A report of 0 means an empty slave (the master then starts at its last file), so a
-      // slave holding offset 0 asks for 1 at the lowest: one byte goes unchecked.
-      start = Math.max(this.#store.minOffset(), end - VERIFY_WINDOW, 1);
-      link.cursor = start;
-      link.verifyEnd = end;
-    }
-    log('info', 'connected to the master', { master: this.#address, end, start });
-    this.#send(link, start);
+    // A report of 0 means an empty slave (the master then starts at its last file), so a slave
+    // holding offset 0 asks for 1 at the lowest: one byte goes unchecked.
+    const start = end > 0 ? Math.max(this.#store.minOffset(), end - VERIFY_WINDOW, 1) : undefined;
+    link.plan = new FramePlan(this.#o.fileSize, this.#store, start, end);
+    log('info', 'connected to the master', { master: this.#address, end, start: start ?? 0 });
+    this.#send(link, start ?? 0);
   }
 
   #onData(link: Link, chunk: Buffer): void {
@@ -257,10 +222,12 @@ export class HaSlave {
   }
 
   async #drain(link: Link): Promise<void> {
-    while (link.dirty && !link.dropped) {
+    while (link.dirty && !link.dropped && link.plan !== undefined) {
       link.dirty = false;
-      const { actions, bad } = this.#parse(link);
-      const wrote = await this.#execute(actions);
+      const { writes, frames, bad } = link.plan.take(link.queue);
+      this.#framesReceived += frames;
+      if (frames > 0) this.#attempt = 0;
+      const wrote = await this.#execute(writes);
       if (bad !== undefined) {
         this.#badFrames++;
         this.#drop(link, `bad frame from master ${this.#address}: ${bad}`);
@@ -271,104 +238,12 @@ export class HaSlave {
     }
   }
 
-  /** Takes every whole frame queued and turns it into writes; stops at the first bad one. */
-  #parse(link: Link): { actions: Action[]; bad: string | undefined } {
-    const actions: Action[] = [];
-    const q = link.queue;
-    while (q.length >= FRAME_HEADER_SIZE) {
-      const offset = q.int64At(0);
-      const size = q.int32At(8);
-      const bad = this.#checkHeader(link, offset, size);
-      if (bad !== undefined) return { actions, bad };
-      if (q.length < FRAME_HEADER_SIZE + size) break;
-      this.#framesReceived++;
-      this.#attempt = 0;
-      if (size === 0) {
-        q.skip(FRAME_HEADER_SIZE);
-        this.#onHeartbeat(link, offset, actions);
-        continue;
-      }
-      const body = new Uint8Array(new ArrayBuffer(size));
-      q.peekInto(FRAME_HEADER_SIZE, size, body, 0);
-      q.skip(FRAME_HEADER_SIZE + size);
-      this.#onBody(link, offset, body, actions);
-    }
-    return { actions, bad: undefined };
-  }
-
-  #checkHeader(link: Link, offset: number, size: number): string | undefined {
-    const fileSize = this.#o.fileSize;
-    if (!Number.isSafeInteger(offset) || offset < 0) return `masterPhyOffset ${offset} is out of range`;
-    if (size < 0 || size > MAX_FRAME_BODY) return `bodySize ${size} is outside 0..${MAX_FRAME_BODY}`;
-    if (size > 0 && (offset % fileSize) + size > fileSize) return `frame [${offset}, ${offset + size}) crosses a CommitLog file of ${fileSize} bytes`;
-    if (link.cursor === undefined) {
-      if (size > 0 && offset % fileSize !== 0) return `the first frame to an empty slave must start a CommitLog file, not ${offset}`;
-      return undefined;
-    }
-    if (offset > link.cursor) return `masterPhyOffset ${offset} is past this slave's next offset ${link.cursor}`;
-    if (size > 0 && offset < link.cursor) return `masterPhyOffset ${offset} is before this slave's next offset ${link.cursor}`;
-    return undefined;
-  }
-
-  #onHeartbeat(link: Link, offset: number, actions: Action[]): void {
-    if (link.cursor === undefined) return;
-    // Heartbeats come only from a caught-up master, so one below what this slave holds (or in
-    // the middle of the bytes being compared) says where the master's log ends.
-    if (offset < link.cursor || link.cursor < link.verifyEnd) this.#cut(link, offset, actions);
-  }
-
-  #onBody(link: Link, offset: number, body: Uint8Array<ArrayBuffer>, actions: Action[]): void {
-    if (link.cursor === undefined) {
-      link.cursor = offset;
-      link.verifyEnd = offset;
-    }
-    let from = 0;
-    if (link.cursor < link.verifyEnd) {
-      const n = Math.min(body.length, link.verifyEnd - link.cursor);
-      const own = this.#store.read(link.cursor, n);
-      const d = own === undefined ? 0 : firstDifference(own, body, n);
-      if (d < n) {
-        this.#cut(link, link.cursor + d, actions);
-        from = d;
-      } else {
-        from = n;
-        link.cursor += n;
-        if (link.cursor === link.verifyEnd) actions.push({ kind: 'report' });
-      }
-    }
-    if (from < body.length) {
-      const part = from === 0 ? body : body.subarray(from);
-      const at = link.cursor ?? offset + from;
-      const last = actions[actions.length - 1];
-      const fileSize = this.#o.fileSize;
-      if (last?.kind === 'append' && last.offset + last.length === at && Math.floor(last.offset / fileSize) === Math.floor(at / fileSize) && last.length + part.length <= MAX_APPEND) {
-        last.parts.push(part);
-        last.length += part.length;
-      } else {
-        actions.push({ kind: 'append', offset: at, parts: [part], length: part.length });
-      }
-      link.cursor = at + part.length;
-    }
-  }
-
-  /** Plans a cut at `offset`; below the first stored byte it empties the log. */
-  #cut(link: Link, offset: number, actions: Action[]): void {
-    actions.push({ kind: 'truncate', offset });
-    if (offset < this.#store.minOffset()) {
-      link.cursor = undefined;
-      link.verifyEnd = 0;
-    } else {
-      link.cursor = offset;
-      link.verifyEnd = offset;
-    }
-  }
-
   /** Applies the planned writes in order; true when the log changed or a check finished. */
-  async #execute(actions: readonly Action[]): Promise<boolean> {
+  async #execute(writes: readonly PlannedWrite[]): Promise<boolean> {
     let changed = false;
-    for (const a of actions) {
+    for (const a of writes) {
       if (a.kind === 'append') {
-        await this.#store.append(a.offset, join(a.parts, a.length));
+        await this.#store.append(a.offset, joinParts(a.parts, a.length));
         this.#bytesWritten += a.length;
       } else if (a.kind === 'truncate') {
         const from = this.#store.maxOffset();
@@ -385,8 +260,7 @@ export class HaSlave {
   /** Reports the slave's end, or while it is still comparing, how far the bytes agree. */
   #report(link: Link, force: boolean): void {
     if (!link.connected || link.dropped || this.#suspended) return;
-    const checking = link.cursor !== undefined && link.cursor < link.verifyEnd;
-    const value = checking ? (link.cursor ?? 0) : this.#store.maxOffset();
+    const value = link.plan?.verifiedUpTo ?? this.#store.maxOffset();
     if (!force && value === this.#reported) return;
     this.#send(link, value);
   }

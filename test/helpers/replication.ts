@@ -40,6 +40,11 @@ export function waitCaughtUp(master: Broker, slave: Broker, timeoutMs = 10_000):
 
 const enc = new TextEncoder();
 
+/** Resolves once every broker has dispatched its whole CommitLog (ConsumeQueues complete). */
+export function waitDispatched(...brokers: Broker[]): Promise<void> {
+  return until(() => brokers.every((b) => b.positions.get(Position.DISPATCHED) === b.positions.get(Position.WROTE)), 10_000, 'dispatch');
+}
+
 /** `count` messages of about `size` bytes over `queues` queues of `topic`, `prefix` in each body. */
 export async function sendMany(broker: Broker, topic: string, count: number, prefix: string, queues = 4, size = 200): Promise<SendResult[]> {
   await broker.createTopic({ topic, readQueueNums: queues, writeQueueNums: queues });
