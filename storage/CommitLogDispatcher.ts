@@ -27,6 +27,12 @@ export interface DispatchRequest {
   uniqKey: string;
   sysFlag: number;
   bornTimestamp: number;
+  /**
+   * The SQL92 bloom bitmap of the record (ROCKETMQ.md 8.3), set by a dispatcher that runs before
+   * the ConsumeQueue one (RocketMQ's CalcBitMap), which must set or clear it for every record;
+   * the ConsumeQueue stores it in the record's extension unit.
+   */
+  filterBitmap?: Uint8Array | undefined;
 }
 
 export interface CommitLogDispatcher {

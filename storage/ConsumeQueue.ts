@@ -8,6 +8,11 @@
  * | 8      | 4    | record size (TOTALSIZE)                              |
  * | 12     | 8    | tag hash code (delivery time for SCHEDULE_TOPIC_XXXX) |
  *
+ * With the ConsumeQueue extension on, the tag slot holds the address of the message's extension
+ * unit instead (ROCKETMQ.md 2.2, ConsumeQueueExt.ts): extOffset + Long.MIN_VALUE, a long no double
+ * holds exactly. In memory such a unit carries tagsCode = EXT_TAGS_CODE_BASE - extOffset, which is
+ * exact, and like the address is <= Integer.MIN_VALUE - 1, the test RocketMQ uses (isExtTagsCode).
+ *
  * Files hold mappedFileSizeConsumeQueue bytes (300,000 units) and are named by the logical
  * byte offset of their first unit. A "pre-blank" unit (0, 0x7FFFFFFF, 0) fills queue offsets
  * that never held a message. A unit is valid when phyOffset >= 0 and size > 0.
@@ -27,6 +32,25 @@ const OFF_UNIT_SIZE = 8;
 const OFF_UNIT_TAGS_CODE = 12;
 /** Size of a pre-blank unit (Integer.MAX_VALUE). */
 export const BLANK_UNIT_SIZE = 0x7fffffff;
+/** Integer.MIN_VALUE - 1: the in-memory tag code of extension offset 0; lower codes are later offsets. */
+export const EXT_TAGS_CODE_BASE = -2_147_483_649;
+const TWO_POW_31 = 2_147_483_648;
+const TWO_POW_32 = 4_294_967_296;
+
+/** True when a unit's tagsCode stands for an extension unit rather than a tag hash. */
+export function isExtTagsCode(tagsCode: number): boolean {
+  return tagsCode <= EXT_TAGS_CODE_BASE;
+}
+
+/** The in-memory tag code of the extension unit at `extOffset`. */
+export function extTagsCode(extOffset: number): number {
+  return EXT_TAGS_CODE_BASE - extOffset;
+}
+
+/** The extension offset a tag code stands for (isExtTagsCode must hold). */
+export function extOffsetOf(tagsCode: number): number {
+  return EXT_TAGS_CODE_BASE - tagsCode;
+}
 
 /** One unit, read into a caller-owned object. */
 export interface CqUnit {
@@ -278,11 +302,30 @@ function readUnit(file: MappedFile, pos: number, out: CqUnit): void {
     out.physicalOffset = getLong(view, pos + OFF_UNIT_PHYSICAL_OFFSET);
     out.size = view.getInt32(pos + OFF_UNIT_SIZE);
     out.tagsCode = getLong(view, pos + OFF_UNIT_TAGS_CODE);
+    if (isExtTagsCode(out.tagsCode)) out.tagsCode = extSlotTagsCode(view.getInt32(pos + OFF_UNIT_TAGS_CODE), view.getUint32(pos + OFF_UNIT_TAGS_CODE + 4));
   } else {
     out.physicalOffset = file.getLong(pos + OFF_UNIT_PHYSICAL_OFFSET);
     out.size = file.getInt32(pos + OFF_UNIT_SIZE);
     out.tagsCode = file.getLong(pos + OFF_UNIT_TAGS_CODE);
+    if (isExtTagsCode(out.tagsCode)) out.tagsCode = extSlotTagsCode(file.getInt32(pos + OFF_UNIT_TAGS_CODE), file.getInt32(pos + OFF_UNIT_TAGS_CODE + 4) >>> 0);
   }
+}
+
+/** The tag code of a slot holding an extension address, from its high and low words (exact, where getLong is not). */
+function extSlotTagsCode(high: number, low: number): number {
+  return extTagsCode((high + TWO_POW_31) * TWO_POW_32 + low);
+}
+
+/** Writes a tag code into the slot: a tag hash as a long, an extension tag code as its address. */
+function setTagSlot(view: DataView, position: number, tagsCode: number): void {
+  if (!isExtTagsCode(tagsCode)) {
+    setLong(view, position, tagsCode);
+    return;
+  }
+  const extOffset = extOffsetOf(tagsCode);
+  const high = Math.floor(extOffset / TWO_POW_32);
+  view.setInt32(position, high - TWO_POW_31);
+  view.setUint32(position + 4, extOffset - high * TWO_POW_32);
 }
 
 function writeUnit(file: MappedFile, pos: number, physicalOffset: number, size: number, tagsCode: number): void {
@@ -290,13 +333,13 @@ function writeUnit(file: MappedFile, pos: number, physicalOffset: number, size: 
   if (view !== undefined) {
     setLong(view, pos + OFF_UNIT_PHYSICAL_OFFSET, physicalOffset);
     view.setInt32(pos + OFF_UNIT_SIZE, size);
-    setLong(view, pos + OFF_UNIT_TAGS_CODE, tagsCode);
+    setTagSlot(view, pos + OFF_UNIT_TAGS_CODE, tagsCode);
   } else {
     const unit = new Uint8Array(CQ_STORE_UNIT_SIZE);
     const dv = new DataView(unit.buffer);
     setLong(dv, OFF_UNIT_PHYSICAL_OFFSET, physicalOffset);
     dv.setInt32(OFF_UNIT_SIZE, size);
-    setLong(dv, OFF_UNIT_TAGS_CODE, tagsCode);
+    setTagSlot(dv, OFF_UNIT_TAGS_CODE, tagsCode);
     file.write(pos, unit, 0, CQ_STORE_UNIT_SIZE);
   }
 }

@@ -28,7 +28,9 @@
  * Ownership: one writer instance, owned by the dispatcher, appends and truncates. Reader
  * instances (readOnly) on any thread read units by the addresses they find in ConsumeQueue units;
  * the dispatcher writes a unit before the CQ unit that points at it, so every address a reader
- * sees is readable. A unit is visible when append returns and durable after flush().
+ * sees is readable. A unit is visible when append returns and durable after flush(). The writer
+ * instance also serves reads (pulls run on the dispatcher's thread) from a read-ahead block: units
+ * of consecutive messages lie side by side, so one read serves a whole pull.
  *
  * After a crash: load() scans the files and puts the write position after the last well-formed
  * unit. Units past the last CQ unit that survived are garbage; the ConsumeQueue's recovery calls
@@ -46,6 +48,8 @@ export const CQ_EXT_END_BLANK_LENGTH = 4;
 export const CQ_EXT_MIN_UNIT_SIZE = 20;
 /** A unit's size is a Java short. */
 export const CQ_EXT_MAX_UNIT_SIZE = 32_767;
+/** Bytes the writer instance reads at once when serving get(). */
+const READ_AHEAD_BYTES = 64 * 1024;
 
 const SIZE_OFFSET = 0;
 const TAGS_CODE_OFFSET = 2;
@@ -127,6 +131,11 @@ export class ConsumeQueueExt {
   private writeOffset = 0;
   private readonly dirty = new Set<ExtFile>();
   private closed = false;
+  /**
+   * The writer's read-ahead block: bytes [start, end) of one file, all below the write position
+   * when read. Such bytes change only by truncation or file removal, which drop the block.
+   */
+  private block: { readonly file: ExtFile; readonly start: number; readonly end: number; readonly bytes: Buffer } | undefined;
 
   constructor(options: ConsumeQueueExtOptions) {
     const fileSize = options.fileSize ?? DEFAULT_CQ_EXT_FILE_SIZE;
@@ -222,7 +231,7 @@ export class ConsumeQueueExt {
     if (file === undefined) return undefined;
     const position = offset - file.base;
     if (position + CQ_EXT_MIN_UNIT_SIZE > this.fileSize - CQ_EXT_END_BLANK_LENGTH) return undefined;
-    const header = readAt(file, position, CQ_EXT_MIN_UNIT_SIZE);
+    const header = this.read(file, position, CQ_EXT_MIN_UNIT_SIZE);
     const size = header.readInt16BE(SIZE_OFFSET);
     const bitmapSize = header.readInt16BE(BITMAP_SIZE_OFFSET);
     if (size < CQ_EXT_MIN_UNIT_SIZE || bitmapSize !== size - CQ_EXT_MIN_UNIT_SIZE || position + size > this.fileSize - CQ_EXT_END_BLANK_LENGTH) {
@@ -231,7 +240,7 @@ export class ConsumeQueueExt {
     const tagsCode = header.readBigInt64BE(TAGS_CODE_OFFSET);
     const storeTimestamp = Number(header.readBigInt64BE(STORE_TIME_OFFSET));
     if (bitmapSize === 0) return { tagsCode, storeTimestamp };
-    return { tagsCode, storeTimestamp, bitmap: new Uint8Array(readAt(file, position + BITMAP_OFFSET, bitmapSize)) };
+    return { tagsCode, storeTimestamp, bitmap: new Uint8Array(this.read(file, position + BITMAP_OFFSET, bitmapSize)) };
   }
 
   /**
@@ -243,6 +252,26 @@ export class ConsumeQueueExt {
     const unit = this.get(address);
     if (unit === undefined) throw new PetrelError('ERR_OFFSET_INVALID', `no consume queue extension unit at address ${address}`);
     this.truncateAt(decodeExtAddress(address) + CQ_EXT_MIN_UNIT_SIZE + (unit.bitmap?.length ?? 0));
+  }
+
+  /**
+   * Moves the write position past the unit at `address`, which a ConsumeQueue unit still points to
+   * although the unit itself was lost (an OS crash kept the ConsumeQueue's pages and not these): no
+   * later unit may take that address, or that ConsumeQueue unit would read another message's tag
+   * and bits. The next unit starts the file after the one holding `address`; the files in between
+   * get the blank marker at their write position, so the folder stays without gaps.
+   */
+  skipPast(address: bigint): void {
+    this.ensureWritable();
+    if (!isExtAddress(address)) return;
+    const offset = decodeExtAddress(address);
+    if (offset < this.writeOffset) return;
+    const target = offset - (offset % this.fileSize) + this.fileSize;
+    while (this.writeOffset < target) {
+      const position = this.writeOffset % this.fileSize;
+      this.writeBlankMarker(this.fileForWrite(this.writeOffset), position);
+      this.writeOffset += this.fileSize - position;
+    }
   }
 
   /** Drops every unit and file (when no ConsumeQueue unit points into the extension any more). */
@@ -285,6 +314,7 @@ export class ConsumeQueueExt {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.block = undefined;
     for (const file of this.files) closeSync(file.fd);
     this.files = [];
     this.dirty.clear();
@@ -308,6 +338,7 @@ export class ConsumeQueueExt {
 
   /** Drops everything from `offset` on: later files go, the rest of its file is zeroed. */
   private truncateAt(offset: number): void {
+    this.block = undefined;
     for (let last = this.files[this.files.length - 1]; last !== undefined && last.base >= offset; last = this.files[this.files.length - 1]) {
       this.removeFile(last);
       this.files.pop();
@@ -378,6 +409,20 @@ export class ConsumeQueueExt {
     return this.fileFor(offset);
   }
 
+  /** `length` bytes at `position` of `file`: from the read-ahead block on the writer instance. */
+  private read(file: ExtFile, position: number, length: number): Buffer {
+    if (this.readOnly) return readAt(file, position, length);
+    let block = this.block;
+    if (block === undefined || block.file !== file || position < block.start || position + length > block.end) {
+      const written = Math.min(this.fileSize, this.writeOffset - file.base);
+      if (position + length > written) return readAt(file, position, length);
+      const end = Math.min(written, position + Math.max(READ_AHEAD_BYTES, length));
+      block = { file, start: position, end, bytes: readAt(file, position, end - position) };
+      this.block = block;
+    }
+    return block.bytes.subarray(position - block.start, position - block.start + length);
+  }
+
   private openFile(file: string, create: boolean): number {
     try {
       return openSync(file, this.readOnly ? 'r' : create ? 'w+' : 'r+');
@@ -387,6 +432,7 @@ export class ConsumeQueueExt {
   }
 
   private removeFile(file: ExtFile): void {
+    if (this.block?.file === file) this.block = undefined;
     closeSync(file.fd);
     this.dirty.delete(file);
     rmSync(file.path, { force: true });

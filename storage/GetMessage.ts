@@ -2,12 +2,13 @@
  * How a pull finds messages (RocketMQ's DefaultMessageStore.getMessage, ROCKETMQ.md 2.5): check
  * the offset against the queue's range, walk ConsumeQueue units from it, filter on the tag code,
  * read the records from the CommitLog, filter on properties, stop at the batch limits, and copy
- * what was found into one buffer of its own.
+ * what was found into one buffer of its own. A unit whose tag slot names a ConsumeQueueExt unit is
+ * resolved through it: the filter gets the real tag code and the unit (store time, bloom bitmap).
  */
 import type { ConsumeQueueStore } from './ConsumeQueueStore.js';
-import { BLANK_UNIT_SIZE, CQ_STORE_UNIT_SIZE, emptyCqUnit } from './ConsumeQueue.js';
+import { BLANK_UNIT_SIZE, CQ_STORE_UNIT_SIZE, emptyCqUnit, isExtTagsCode } from './ConsumeQueue.js';
 import { decodeProperties } from './MessageDecoder.js';
-import { ACCEPT_ALL } from './MessageFilter.js';
+import { ACCEPT_ALL, type ConsumeQueueExtUnitView } from './MessageFilter.js';
 import type { MessageStoreConfig } from './StoreConfig.js';
 import { GetMessageStatus, type GetMessageRequest, type GetMessageResult, type GotMessage } from './StoreResults.js';
 
@@ -65,6 +66,7 @@ export function getMessage(ctx: GetMessageContext, req: GetMessageRequest): GetM
   }
 
   const filter = req.filter ?? ACCEPT_ALL;
+  const readsExt = filter !== ACCEPT_ALL && filter.readsConsumeQueue !== false;
   const maxMsgNums = req.maxMsgNums;
   const maxTotalSize = Math.min(req.maxTotalSize ?? MAX_PULL_BYTES, MAX_PULL_BYTES);
   const maxPhy = commitLog.maxOffset();
@@ -82,13 +84,19 @@ export function getMessage(ctx: GetMessageContext, req: GetMessageRequest): GetM
       if (found.length === 0) status = GetMessageStatus.OFFSET_FOUND_NULL;
       break;
     }
-    const { physicalOffset: phy, size, tagsCode } = unit;
+    const { physicalOffset: phy, size } = unit;
     if (size === BLANK_UNIT_SIZE) continue;
     maxPhyPulling = phy;
     if (phy < skipBelow) continue;
     const inDisk = maxPhy - phy > ctx.hotBytes;
     if (isTheBatchFull(config, size, maxMsgNums, maxTotalSize, bufferTotal, found.length, inDisk)) break;
-    if (!filter.matchesTagsCode(tagsCode)) continue;
+    let tagsCode: number | undefined = unit.tagsCode;
+    let ext: ConsumeQueueExtUnitView | undefined;
+    if (isExtTagsCode(unit.tagsCode) && readsExt) {
+      ext = ctx.consumeQueues.extUnitOf(cq, unit.tagsCode);
+      tagsCode = ext?.tagsCode;
+    }
+    if (!filter.matchesTagsCode(tagsCode, ext)) continue;
     const data = commitLog.getData(phy, size);
     if (data === undefined) {
       if (found.length === 0) status = GetMessageStatus.MESSAGE_WAS_REMOVING;
@@ -96,7 +104,8 @@ export function getMessage(ctx: GetMessageContext, req: GetMessageRequest): GetM
       continue;
     }
     if (filter.matchesRecord !== undefined && !filter.matchesRecord(decodeProperties(data, 0))) continue;
-    found.push({ queueOffset: q, commitLogOffset: phy, size, tagsCode, bufferOffset: bufferTotal });
+    if (isExtTagsCode(unit.tagsCode) && !readsExt) tagsCode = ctx.consumeQueues.extUnitOf(cq, unit.tagsCode)?.tagsCode;
+    found.push({ queueOffset: q, commitLogOffset: phy, size, tagsCode: tagsCode ?? 0, bufferOffset: bufferTotal });
     views.push(data);
     bufferTotal += size;
     status = GetMessageStatus.FOUND;

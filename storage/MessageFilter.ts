@@ -13,8 +13,17 @@ export interface ConsumeQueueExtUnitView {
 }
 
 export interface MessageFilter {
-  /** Stage one: false skips the message without reading the CommitLog. */
-  matchesTagsCode(tagsCode: number, ext?: ConsumeQueueExtUnitView): boolean;
+  /**
+   * Stage one: false skips the message without reading the CommitLog. `tagsCode` is undefined
+   * when the unit's tag code lives in an extension unit that cannot be read (a filter then says
+   * yes, and stage two or the consumer decides); `ext` is that unit when it was read.
+   */
+  matchesTagsCode(tagsCode: number | undefined, ext?: ConsumeQueueExtUnitView): boolean;
+  /**
+   * False when stage one never looks at its arguments (a SQL92 filter without bloom bits): the
+   * pull then does not read extension units for it. Default true.
+   */
+  readonly readsConsumeQueue?: boolean;
   /** Stage two (SQL92): absent means every message passing stage one matches. */
   matchesRecord?(properties: Readonly<Record<string, string>>): boolean;
 }
