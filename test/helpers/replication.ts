@@ -73,8 +73,12 @@ export async function pullAll(broker: Broker, topic: string, queueId: number): P
 
 /** The bytes of the CommitLog folder of `broker` in [from, to), read from the files. */
 export function commitLogBytes(broker: Broker, from: number, to: number): Buffer {
-  const dir = path.join(broker.config.storePathRootDir, 'commitlog');
-  const size = broker.config.mappedFileSizeCommitLog;
+  return commitLogBytesIn(broker.config.storePathRootDir, broker.config.mappedFileSizeCommitLog, from, to);
+}
+
+/** The same for a store folder of a broker in another process. */
+export function commitLogBytesIn(storeRoot: string, size: number, from: number, to: number): Buffer {
+  const dir = path.join(storeRoot, 'commitlog');
   const parts: Buffer[] = [];
   for (const name of readdirSync(dir).sort()) {
     const start = Number(name);
