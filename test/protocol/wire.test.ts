@@ -189,3 +189,36 @@ test('endpoint wire - Telemetry answers Settings, or a status-only command for a
   t.is(statusCode(badFilter), Code.ILLEGAL_FILTER_EXPRESSION);
   await stillServing(t, rpc);
 });
+
+test('endpoint wire - ForwardMessageToDeadLetterQueue moves a delivered message to %DLQ%<group>', async (t) => {
+  const h = await startEndpoint(t);
+  const rpc = raw(t, h.address);
+  await rpc.unary('SendMessage', { messages: [message('ToDlq', Buffer.from('dead'), 'ID-DLQ')] });
+  let delivered: Rec | undefined;
+  for (let i = 0; i < 10 && delivered === undefined; i++) {
+    const { frames } = await rpc.stream('ReceiveMessage', {
+      group: { name: 'g-dlq-rpc' },
+      message_queue: { topic: { name: 'ToDlq' } },
+      batch_size: 1,
+      invisible_duration: { seconds: 30 },
+      long_polling_timeout: { seconds: 1 },
+    });
+    delivered = frames.map((f) => f['message'] as Rec | undefined).find((m) => m !== undefined);
+  }
+  const sys = (delivered?.['system_properties'] ?? {}) as Rec;
+  const forward = { group: { name: 'g-dlq-rpc' }, topic: { name: 'ToDlq' }, receipt_handle: sys['receipt_handle'], message_id: 'ID-DLQ', delivery_attempt: 1, max_delivery_attempts: 1 };
+  t.is(statusCode(await rpc.unary('ForwardMessageToDeadLetterQueue', forward)), Code.OK);
+  t.is(await h.broker.maxOffset('%DLQ%g-dlq-rpc', 0), 1);
+  // Consumed for the group: the same handle cannot be acked or forwarded again.
+  t.is(statusCode(await rpc.unary('ForwardMessageToDeadLetterQueue', forward)), Code.INVALID_RECEIPT_HANDLE);
+  // Read back over gRPC, the DLQ copy names where it came from.
+  const { frames } = await rpc.stream('ReceiveMessage', {
+    group: { name: 'g-dlq-reader' },
+    message_queue: { topic: { name: '%DLQ%g-dlq-rpc' } },
+    batch_size: 1,
+    invisible_duration: { seconds: 30 },
+    long_polling_timeout: { seconds: 1 },
+  });
+  const copy = frames.map((f) => f['message'] as Rec | undefined).find((m) => m !== undefined);
+  t.like(copy?.['system_properties'], { message_id: 'ID-DLQ', dead_letter_queue: { topic: 'ToDlq', message_id: 'ID-DLQ' } });
+});
