@@ -34,7 +34,9 @@ import type {
 import { BrokerPositions, Position } from './BrokerPositions.js';
 import { ConsumerGroups } from './ConsumerGroups.js';
 import { ConsumerOffsets } from './ConsumerOffsets.js';
-import { dispatcherActor, type DispatcherMsg, type DispatcherReplies } from './DispatcherActor.js';
+import { dispatcherActor, type DispatcherFilterStats, type DispatcherMsg, type DispatcherReplies } from './DispatcherActor.js';
+import { FilterRegistrar } from './FilterRegistrar.js';
+import { compileSqlFilter } from '../filter/sql/SqlFilter.js';
 import { flushActor, type FlushMsg, type FlushReplies } from './FlushActor.js';
 import { decodeRecords, delayed, reput, toPublic, toStore } from './messageConvert.js';
 import { PositionWaiters } from './PositionWaiters.js';
@@ -122,6 +124,8 @@ export class Broker implements BrokerApi {
   readonly #topics: TopicConfigs;
   readonly #offsets: ConsumerOffsets;
   readonly #groups = new ConsumerGroups();
+  /** Tells the dispatcher about SQL92 groups when the bloom path is on. */
+  readonly #filters: FilterRegistrar | undefined;
   readonly #schedule: ScheduleService | undefined;
   readonly #levels: number[];
   readonly #timer: NodeJS.Timeout;
@@ -155,6 +159,10 @@ export class Broker implements BrokerApi {
     };
     this.#topics = new TopicConfigs(json('topics.json'));
     this.#offsets = new ConsumerOffsets(json('consumerOffset.json'));
+    const c = parts.config;
+    this.#filters = c.enablePropertyFilter && c.enableCalcFilterBitMap && c.enableConsumeQueueExt
+      ? new FilterRegistrar(this.#groups, (group, subscriptions, now) => this.#dispatcher.ask({ type: 'filters', group, subscriptions, now }))
+      : undefined;
     const sync = parts.config.flushDiskType === 'SYNC_FLUSH';
     this.#send = new SendPath({
       writer: parts.writer,
@@ -177,7 +185,8 @@ export class Broker implements BrokerApi {
     });
     this.#timer = setInterval(() => {
       this.#offsets.persist();
-      this.#groups.expire(Date.now());
+      // a failed sync (the dispatcher restarting) is repeated by the next membership change
+      if (this.#groups.expire(Date.now()) > 0) this.#filters?.syncAll().catch(() => undefined);
     }, parts.config.flushConsumerOffsetInterval);
     this.#timer.unref();
   }
@@ -201,7 +210,8 @@ export class Broker implements BrokerApi {
       const dispatcher = await system.spawn(dispatcherActor, {
         name: 'dispatcher',
         // A slave dispatches what it wrote: its bytes are already acknowledged by its master.
-        args: { store, confirm: cfg.flushDiskType === 'SYNC_FLUSH' && cfg.brokerRole !== 'SLAVE' ? 'FLUSHED' : 'WROTE', positions: positions.buffer, dispatchFrom: maxPhy, enablePropertyFilter: cfg.enablePropertyFilter },
+        args: { store, confirm: cfg.flushDiskType === 'SYNC_FLUSH' && cfg.brokerRole !== 'SLAVE' ? 'FLUSHED' : 'WROTE', positions: positions.buffer, dispatchFrom: maxPhy, enablePropertyFilter: cfg.enablePropertyFilter,
+          enableConsumeQueueExt: cfg.enableConsumeQueueExt, enableCalcFilterBitMap: cfg.enableCalcFilterBitMap },
         supervision: { strategy: 'restart', maxRestarts: 3, withinMs: 60_000 },
       });
       const flush = await system.spawn(flushActor, {
@@ -380,12 +390,17 @@ export class Broker implements BrokerApi {
       if (s.filter.type === 'SQL92' && !this.config.enablePropertyFilter) {
         throw new PetrelError('ERR_FILTER_NOT_SUPPORTED', `broker ${this.brokerName} does not support SQL92 filtering: set enablePropertyFilter=true`);
       }
+      // a bad expression is refused here (ERR_FILTER_SYNTAX), not at every pull
+      if (s.filter.type === 'SQL92') compileSqlFilter(s.filter.expression);
     }
-    return this.#groups.register(registration, Date.now());
+    const ids = this.#groups.register(registration, Date.now());
+    await this.#filters?.sync(registration.group, registration);
+    return ids;
   }
 
   async unregisterConsumer(group: string, clientId: string): Promise<void> {
     this.#groups.unregister(group, clientId);
+    if (this.#state === 'running') await this.#filters?.sync(group);
   }
 
   async consumerIds(group: string): Promise<string[]> {
@@ -486,6 +501,11 @@ export class Broker implements BrokerApi {
   /** How many flushes the FlushActor made (group-commit evidence). */
   async flushStats(): Promise<{ flushes: number; flushed: number }> {
     return this.#flush.ask({ type: 'stats' });
+  }
+
+  /** Pull counters since the dispatcher started: units scanned, CommitLog reads, reads the bloom bits avoided, messages delivered. */
+  filterStats(): Promise<DispatcherFilterStats> {
+    return this.#dispatcher.ask({ type: 'filterStats' });
   }
 
   /** Durations of the flushes since the last call, for metrics (one reader: each call takes them). */

@@ -11,21 +11,24 @@
  * idempotently), so nothing is lost or doubled.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { defineActor } from '../runtime/Actor.js';
 import { systemClock } from '../common/clock.js';
 import { CommitLogReader } from '../storage/CommitLogReader.js';
 import type { CommitLogDispatcher } from '../storage/CommitLogDispatcher.js';
 import { ConsumeQueueStore } from '../storage/ConsumeQueueStore.js';
-import { getMessage, type CommitLogRead } from '../storage/GetMessage.js';
+import type { CommitLogRead } from '../storage/GetMessage.js';
 import { IndexService } from '../storage/IndexService.js';
-import type { MessageFilter as StoreFilter } from '../storage/MessageFilter.js';
-import { readStoreTimestamp } from '../storage/MessageDecoder.js';
+import { decodeProperties, readStoreTimestamp } from '../storage/MessageDecoder.js';
+import { ConfigFile } from '../storage/ConfigFile.js';
 import type { MessageStoreConfig } from '../storage/StoreConfig.js';
 import { commitLogPath } from '../storage/StoreConfig.js';
-import { createMessageFilter } from '../filter/MessageFilter.js';
+import { BloomFilter } from '../filter/bloom/BloomFilter.js';
 import { parseDelayLevels } from './BrokerConfig.js';
 import { BrokerPositions, Position, type PositionSlot } from './BrokerPositions.js';
 import type { FilterSpec } from './BrokerApi.js';
+import { ConsumerFilters, newestDispatchedStoreTimestamp, type FilterRegistration, type SqlSubscription } from './ConsumerFilters.js';
+import { filteredPull, type PullStats } from './FilteredPull.js';
 
 export interface DispatcherArgs {
   readonly store: MessageStoreConfig;
@@ -34,6 +37,10 @@ export interface DispatcherArgs {
   /** Where dispatch starts (the CommitLog end recovery left dispatched). */
   readonly dispatchFrom: number;
   readonly enablePropertyFilter: boolean;
+  /** Write a ConsumeQueueExt unit per ConsumeQueue unit. Default false. */
+  readonly enableConsumeQueueExt?: boolean;
+  /** With enableConsumeQueueExt and enablePropertyFilter: bloom bits for registered SQL92 groups. Default false. */
+  readonly enableCalcFilterBitMap?: boolean;
 }
 
 export interface PullQuery {
@@ -48,6 +55,9 @@ export interface PullQuery {
 
 export type DispatcherMsg =
   | PullQuery
+  /** The SQL92 subscriptions `group` holds now (none when it left); `now` is the sender's clock. */
+  | { readonly type: 'filters'; readonly group: string; readonly subscriptions: readonly SqlSubscription[]; readonly now: number }
+  | { readonly type: 'filterStats' }
   | { readonly type: 'offsets'; readonly topic: string; readonly queueId: number }
   | { readonly type: 'offsetByTime'; readonly topic: string; readonly queueId: number; readonly timestamp: number }
   | { readonly type: 'queryKey'; readonly topic: string; readonly key: string; readonly maxNum: number; readonly begin: number; readonly end: number }
@@ -74,10 +84,19 @@ export interface PullReply {
   /** The records back to back; `sizes[i]` bytes each. */
   readonly buffer: Uint8Array;
   readonly sizes: number[];
+  readonly stats: PullStats;
+}
+
+/** Totals of every pull since the dispatcher started, and of the bitmaps computed at dispatch. */
+export interface DispatcherFilterStats extends PullStats {
+  readonly pulls: number;
+  readonly bitmapsComputed: number;
 }
 
 export interface DispatcherReplies {
   pull: PullReply;
+  filters: FilterRegistration[];
+  filterStats: DispatcherFilterStats;
   offsets: { min: number; max: number };
   offsetByTime: number;
   queryKey: Uint8Array[];
@@ -98,6 +117,9 @@ interface DispatcherState {
   readonly read: CommitLogRead;
   readonly hotBytes: number;
   readonly enablePropertyFilter: boolean;
+  /** The SQL92 groups with bloom bits; undefined when the bloom path is off. */
+  readonly filters: ConsumerFilters | undefined;
+  readonly totals: { pulls: number; unitsScanned: number; commitLogReads: number; bloomSkipped: number; delivered: number };
   reputFrom: number;
   /** Set between `truncate` and `resume`: dispatch does not pass it. */
   fence: number | undefined;
@@ -125,22 +147,11 @@ async function run(s: DispatcherState): Promise<void> {
       s.lastCqFlush = now;
       s.queues.flush(2);
       s.index.flush(false);
+      s.filters?.purge(now);
     }
     if (more) await new Promise((r) => setImmediate(r));
     else await s.positions.waitChange(s.confirm, 100);
   }
-}
-
-function storeFilter(spec: FilterSpec | undefined, enable: boolean): StoreFilter | undefined {
-  if (spec === undefined) return undefined;
-  const f = createMessageFilter(spec, { enablePropertyFilter: enable });
-  // Tags are matched on hash codes only, as RocketMQ's broker does; the consumer re-checks the
-  // strings. SQL92 is evaluated exactly here, on the record's properties.
-  if (spec.type === 'TAG') return { matchesTagsCode: (code: number) => f.matchesConsumeQueue(code) };
-  return {
-    matchesTagsCode: (code: number) => f.matchesConsumeQueue(code),
-    matchesRecord: (props: Readonly<Record<string, string>>) => f.matchesProperties(props),
-  };
 }
 
 export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, DispatcherState, DispatcherArgs>(import.meta.url, 'dispatcherActor', {
@@ -153,9 +164,17 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
       backend: store.mappedFileBackend,
       delayLevelsMs: parseDelayLevels(store.messageDelayLevel),
     });
-    const queues = new ConsumeQueueStore({ rootDir: store.storePathRootDir, fileSize: store.mappedFileSizeConsumeQueue, backend: store.mappedFileBackend, syncMethod: store.flushSyncMethod });
+    const queues = new ConsumeQueueStore({
+      rootDir: store.storePathRootDir,
+      fileSize: store.mappedFileSizeConsumeQueue,
+      backend: store.mappedFileBackend,
+      syncMethod: store.flushSyncMethod,
+      enableConsumeQueueExt: args.enableConsumeQueueExt === true,
+    });
     queues.load();
     queues.recover();
+    const bloomPath = args.enablePropertyFilter && args.enableCalcFilterBitMap === true && args.enableConsumeQueueExt === true;
+    const filters = bloomPath ? bloomFilters(store, reader, queues) : undefined;
     const index = new IndexService({ rootDir: store.storePathRootDir, slotNum: store.maxHashSlotNum, indexNum: store.maxIndexNum, backend: store.mappedFileBackend, syncMethod: store.flushSyncMethod, clock: systemClock });
     index.load();
     const confirm = args.confirm === 'FLUSHED' ? Position.FLUSHED : Position.WROTE;
@@ -168,13 +187,15 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
       reader,
       queues,
       index,
-      dispatchers: [queues, index],
+      dispatchers: filters === undefined ? [queues, index] : [filters, queues, index],
       positions,
       confirm,
       store,
       read,
       hotBytes: (os.totalmem() * store.accessMessageInMemoryMaxRatio) / 100,
       enablePropertyFilter: args.enablePropertyFilter,
+      filters,
+      totals: { pulls: 0, unitsScanned: 0, commitLogReads: 0, bloomSkipped: 0, delivered: 0 },
       reputFrom: Math.max(args.dispatchFrom, queues.maxPhysicOffset()),
       fence: undefined,
       running: true,
@@ -187,12 +208,19 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
   },
   handlers: {
     pull(s, m) {
-      const filter = storeFilter(m.filter, s.enablePropertyFilter);
-      const r = getMessage(
+      const { result: r, stats } = filteredPull(
         { commitLog: s.read, consumeQueues: s.queues, config: s.store, hotBytes: s.hotBytes },
-        { group: m.group, topic: m.topic, queueId: m.queueId, offset: m.offset, maxMsgNums: m.maxMsgNums, ...(filter === undefined ? {} : { filter }) },
+        m,
+        { enablePropertyFilter: s.enablePropertyFilter, filters: s.filters },
       );
+      const t = s.totals;
+      t.pulls++;
+      t.unitsScanned += stats.unitsScanned;
+      t.commitLogReads += stats.commitLogReads;
+      t.bloomSkipped += stats.bloomSkipped;
+      t.delivered += stats.delivered;
       return {
+        stats,
         status: r.status,
         nextBeginOffset: r.nextBeginOffset,
         minOffset: r.minOffset,
@@ -200,6 +228,12 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
         buffer: r.buffer.subarray(0, r.bufferTotalSize),
         sizes: r.messages.map((g) => g.size),
       };
+    },
+    filters(s, m) {
+      return s.filters?.setGroup(m.group, m.subscriptions, m.now) ?? [];
+    },
+    filterStats(s) {
+      return { ...s.totals, bitmapsComputed: s.filters?.bitmapsComputed ?? 0 };
     },
     offsets(s, m) {
       const cq = s.queues.find(m.topic, m.queueId);
@@ -262,3 +296,25 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
     s.reader.close();
   },
 });
+
+/**
+ * The bloom path's table, loaded from config/consumerFilter.json. Properties are decoded only for
+ * records of topics with registered groups (ConsumerFilters asks for them), from the record just
+ * dispatched, which is below the confirm position.
+ */
+function bloomFilters(store: MessageStoreConfig, reader: CommitLogReader, queues: ConsumeQueueStore): ConsumerFilters {
+  const file = new ConfigFile(path.join(store.storePathRootDir, 'config', 'consumerFilter.json'));
+  const readTo = (offset: number, size: number): Uint8Array | undefined => reader.read(offset, size, offset + size);
+  return new ConsumerFilters({
+    bloom: new BloomFilter(),
+    file: { load: () => file.load(), save: (v) => file.persist(v) },
+    propertiesOf: (r) => {
+      const bytes = readTo(r.commitLogOffset, r.msgSize);
+      return bytes === undefined ? undefined : decodeProperties(bytes, 0);
+    },
+    lastStoreTimestamp: newestDispatchedStoreTimestamp(queues, (offset, size) => {
+      const bytes = readTo(offset, size);
+      return bytes === undefined ? undefined : readStoreTimestamp(bytes, 0);
+    }),
+  });
+}
