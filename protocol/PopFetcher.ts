@@ -17,9 +17,17 @@ export interface FetchOptions {
   readonly maxOwnedPerQueue: number;
   readonly maxBufferedPerTopic: number;
   readonly pullBatchSize: number;
+  readonly maxBufferedBytes: number;
   readonly maxPullLongPollMs: number;
   readonly newGroupStartsAt: 'head' | 'tail';
   readonly queueRefreshMs: number;
+}
+
+/** Bytes of message bodies pulled and not yet handed out. */
+function bufferedBytes(t: PopTopic): number {
+  let n = 0;
+  for (const m of t.buffered) n += m.message?.body.byteLength ?? 0;
+  return n;
 }
 
 const ERROR_BACKOFF_MS = 1000;
@@ -80,7 +88,7 @@ export class PopFetcher {
     let soonest = Infinity;
     for (const q of t.queues.values()) {
       if (q.pulling || q.cursor < 0) continue;
-      if (t.buffered.size >= this.#opt.maxBufferedPerTopic) break;
+      if (t.buffered.size >= this.#opt.maxBufferedPerTopic || bufferedBytes(t) >= this.#opt.maxBufferedBytes) break;
       if (q.owned.size >= this.#opt.maxOwnedPerQueue || (t.fifo && q.inflight > 0)) continue;
       if (!t.waiters.some((w) => PopTopic.wants(w, q.queueId))) continue;
       if (now < q.backoffUntil) {
@@ -107,7 +115,8 @@ export class PopFetcher {
         topic: t.topic,
         queueId: q.queueId,
         offset: from,
-        maxMsgNums: this.#opt.pullBatchSize,
+        // No more than the largest waiting receive can take: the rest would only sit in memory.
+        maxMsgNums: Math.min(this.#opt.pullBatchSize, Math.max(1, ...t.waiters.map((w) => w.request.batchSize))),
         filter: t.filter.spec,
         longPollMs: Math.min(longest, this.#opt.maxPullLongPollMs),
       })

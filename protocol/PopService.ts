@@ -15,7 +15,7 @@
  *
  * Owned by one endpoint on one thread. Nothing but committed offsets survives a restart.
  */
-import type { BrokerApi, MessageExt } from '../actors/BrokerApi.js';
+import type { BrokerApi } from '../actors/BrokerApi.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { log } from '../common/diagnostics.js';
 import { InvisibleTimer } from './InvisibleTimer.js';
@@ -23,53 +23,15 @@ import type { PopQueue, OwnedMessage } from './PopQueue.js';
 import { PopFetcher } from './PopFetcher.js';
 import { PopTopic, type PopRequest, type Waiter } from './PopTopic.js';
 import { ReceiptHandleCodec } from './ReceiptHandle.js';
+import { DEFAULT_MAX_DELIVERY_ATTEMPTS, type GroupPolicy, type PopServiceOptions, type PoppedMessage } from './PopOptions.js';
 import { DeadLetterForwarder } from './DeadLetterForwarder.js';
 import { StatusError } from './status.js';
 import { Code } from './wire.js';
 
 export type { PopRequest } from './PopTopic.js';
 
-export interface GroupPolicy {
-  /** Messages of a queue go out one batch at a time, in order. */
-  readonly fifo: boolean;
-  /** Deliveries before a message goes to the DLQ (RocketMQ: 16 retries + 1). */
-  readonly maxDeliveryAttempts: number;
-}
-
-export interface PopServiceOptions {
-  readonly clock?: Clock;
-  readonly codec?: ReceiptHandleCodec;
-  readonly groupPolicy?: (group: string) => GroupPolicy;
-  /** Whether a client still has a session; auto-renewal stops for clients that left. */
-  readonly isClientAlive?: (clientId: string) => boolean;
-  /** Invisible time of auto_renew deliveries, renewed in these steps. Default 60 s. */
-  readonly autoRenewInvisibleMs?: number;
-  /** Auto-renewal stops this long after delivery. Default 3 h (the proxy's). */
-  readonly maxRenewMs?: number;
-  /** Owned messages per queue before pulling pauses. Default 1024. */
-  readonly maxOwnedPerQueue?: number;
-  /** Buffered messages per group and topic before pulling pauses. Default 256. */
-  readonly maxBufferedPerTopic?: number;
-  /** maxMsgNums of each pull. Default 32. */
-  readonly pullBatchSize?: number;
-  /** Longest broker long poll of one pull. Default 20 s. */
-  readonly maxPullLongPollMs?: number;
-  /** Where a group with no committed offset starts: the oldest retained message or the newest. Default 'head'. */
-  readonly newGroupStartsAt?: 'head' | 'tail';
-  /** A topic's queue count is re-read this often. Default 30 s. */
-  readonly queueRefreshMs?: number;
-  /** Idle group state is dropped after this long. Default 5 min. */
-  readonly idleMs?: number;
-}
-
-export interface PoppedMessage {
-  readonly message: MessageExt;
-  readonly receiptHandle: string;
-  readonly deliveryAttempt: number;
-  readonly invisibleMs: number;
-}
-
-export const DEFAULT_MAX_DELIVERY_ATTEMPTS = 17;
+export { DEFAULT_MAX_DELIVERY_ATTEMPTS } from './PopOptions.js';
+export type { GroupPolicy, PopServiceOptions, PoppedMessage } from './PopOptions.js';
 
 interface Located {
   readonly topic: PopTopic;
@@ -103,6 +65,7 @@ export class PopService {
       maxOwnedPerQueue: options.maxOwnedPerQueue ?? 1024,
       maxBufferedPerTopic: options.maxBufferedPerTopic ?? 256,
       pullBatchSize: options.pullBatchSize ?? 32,
+      maxBufferedBytes: options.maxBufferedBytes ?? 32 * 1024 * 1024,
       maxPullLongPollMs: options.maxPullLongPollMs ?? 20_000,
       newGroupStartsAt: options.newGroupStartsAt ?? 'head',
       queueRefreshMs: options.queueRefreshMs ?? 30_000,
@@ -319,10 +282,14 @@ export class PopService {
         try {
           message = await this.#broker.viewMessageByOffset(m.commitLogOffset);
         } catch (err) {
+          // Not readable right now: hand it back untouched rather than lose it.
           log('warn', 'pop: cannot read a message back for redelivery', { group: t.group, topic: t.topic, error: String(err) });
+          if (m.generation === generation && m.state === 'INFLIGHT') this.abandon(t.group, t.topic, this.#handleOf(t, m));
+          continue;
         }
       }
       if (m.generation !== generation || m.state !== 'INFLIGHT') continue;
+      // Gone from the store (retention) or no longer matching the subscription: done for the group.
       if (message === undefined || !t.filter.matches(message)) {
         this.#finish({ topic: t, queue: q, owned: m });
         continue;
