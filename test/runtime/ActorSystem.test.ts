@@ -2,7 +2,7 @@ import test from 'ava';
 import { MessageChannel, threadId } from 'node:worker_threads';
 import { PetrelError, isPetrelError } from '../../common/errors.js';
 import { actorLocation } from '../../runtime/Actor.js';
-import { reviveRef } from '../../runtime/ActorRef.js';
+import { refHandleTransfer, reviveRef } from '../../runtime/ActorRef.js';
 import { ActorSystem } from '../../runtime/ActorSystem.js';
 import { PositionCells } from '../../runtime/PositionCells.js';
 import { SharedRing } from '../../runtime/SharedRing.js';
@@ -200,4 +200,19 @@ serial('actor - an actor spawned with a ring, position cells and a port drains t
   t.is(stats.bytes, Array.from({ length: total }, (_, i) => 1 + (i % 50)).reduce((a, b) => a + b, 0));
   await system.stop('sink');
   t.is(ring.usedBytes, 0);
+});
+
+serial('actor - a ref handle sent in a message is revived on the receiving worker and used directly', async (t) => {
+  const system = new ActorSystem();
+  t.teardown(() => system.shutdown());
+  const first = await system.spawn(recorder, { name: 'first' });
+  const second = await system.spawn(recorder, { name: 'second' });
+  const snd = await system.spawn(sender, { name: 'sender', args: { id: 's', target: first } });
+  await snd.ask({ type: 'run', count: 3 });
+  const handle = second.handle();
+  await snd.ask({ type: 'retarget', target: handle }, { transfer: refHandleTransfer(handle) });
+  await snd.ask({ type: 'run', count: 4 });
+  t.deepEqual((await first.ask({ type: 'report' })).counts, { s: 3 });
+  t.deepEqual((await second.ask({ type: 'report' })).counts, { s: 4 });
+  t.is((await snd.ask({ type: 'askReport' })).outOfOrder, 0);
 });
