@@ -157,3 +157,38 @@ test('official simple consumer - changeInvisibleDuration gives a usable handle; 
   t.deepEqual(await consumer.receive(1, 60_000), []);
   await consumer.ack(again);
 });
+
+test('official simple consumer - a delay message arrives no earlier than asked, with its delivery timestamp', async (t) => {
+  const { address } = await startEndpoint(t);
+  const producer = await producerFor(t, address, 'SimpleDelay');
+  const sentAt = Date.now();
+  const { messageId } = await producer.send({ topic: 'SimpleDelay', body: Buffer.from('later'), delay: 900 });
+  const consumer = await consumerFor(t, address, 'g-delay', 'SimpleDelay', '*');
+  let m: MessageView | undefined;
+  await repeatUntil(async () => void (m = (await consumer.receive(1, 10_000))[0]), () => m !== undefined, 15_000, 'the delayed message');
+  t.is(m?.messageId, messageId);
+  t.true(Date.now() - sentAt >= 900);
+  t.true((m?.deliveryTimestamp?.getTime() ?? 0) >= sentAt + 900);
+  if (m !== undefined) await consumer.ack(m);
+});
+
+test('official simple consumer - FIFO messages of one group come in send order', async (t) => {
+  const { address } = await startEndpoint(t, {}, { groups: { 'g-simple-fifo': { fifo: true } } });
+  const producer = await producerFor(t, address, 'SimpleFifo');
+  for (let i = 0; i < 8; i++) await producer.send({ topic: 'SimpleFifo', messageGroup: 'one', body: Buffer.from(String(i)) });
+  const consumer = await consumerFor(t, address, 'g-simple-fifo', 'SimpleFifo', '*');
+  const order: string[] = [];
+  await repeatUntil(
+    async () => {
+      for (const m of await consumer.receive(3, 10_000)) {
+        t.is(m.messageGroup, 'one');
+        order.push(m.body.toString());
+        await consumer.ack(m);
+      }
+    },
+    () => order.length >= 8,
+    15_000,
+    'eight FIFO messages',
+  );
+  t.deepEqual(order, ['0', '1', '2', '3', '4', '5', '6', '7']);
+});
