@@ -77,6 +77,8 @@ export class ActorSupervisor {
   readonly #controls = new Set<MessagePort>();
   /** Data ports of new refs waiting for a live host. */
   #pendingAttach: MessagePort[] = [];
+  /** The control port of the current incarnation's own `self` ref. */
+  #selfControl: MessagePort | undefined;
   #firstStart = deferred<AnyRef>();
   #timer: NodeJS.Timeout | undefined;
   #hostStopped: (() => void) | undefined;
@@ -160,6 +162,13 @@ export class ActorSupervisor {
     }
     this.#inc = inc;
     this.#armTimer(p.startTimeoutMs, () => this.#onStartTimeout(inc));
+    // The previous incarnation's self ref died with its thread.
+    if (this.#selfControl !== undefined) {
+      this.#controls.delete(this.#selfControl);
+      this.#selfControl.removeAllListeners();
+      this.#selfControl.close();
+    }
+    this.#selfControl = selfControl.port1;
     this.#register(selfControl.port1);
     this.#attach(selfData.port1);
     if (!first) {
