@@ -11,9 +11,14 @@ export {
   type BrokerApi, type Message, type MessageExt, type SendResult, type MessageQueue, type TopicConfig, type TopicRoute,
   type PullRequest, type PullResult, type FilterSpec, type QueueLag, type ConsumerProgress,
 } from './actors/BrokerApi.js';
-export { Producer, type ProducerOptions, type MessageQueueSelector, type SendCallback } from './client/Producer.js';
+export { Producer, type ProducerOptions, type ProducerNamesrvOptions, type MessageQueueSelector, type SendCallback } from './client/Producer.js';
 export { PushConsumer } from './client/PushConsumer.js';
 export {
   ConsumeStatus, ConsumeOrderlyStatus,
-  type PushConsumerOptions, type MessageListener, type ConsumeContext, type ConsumeFromWhere,
+  type PushConsumerOptions, type PushConsumerNamesrvOptions, type MessageListener, type ConsumeContext, type ConsumeFromWhere,
 } from './client/consumeTypes.js';
+export { ClusterClient, type ClusterClientOptions } from './client/ClusterClient.js';
+export { NameServer, type NameServerOptions } from './actors/NameServer.js';
+export { serveBrokerApi, type ServeBrokerApiOptions } from './protocol/remoting/BrokerApiServer.js';
+export { connectBrokerApi, RemoteBrokerApi, type RemoteBrokerApiOptions } from './protocol/remoting/RemoteBrokerApi.js';
+export type { RpcServer } from './protocol/remoting/RpcServer.js';

@@ -1,12 +1,17 @@
 /**
  * Producer: RocketMQ's DefaultMQProducer over a BrokerApi (an embedded broker, a BrokerHandle
- * revived on a worker thread, or a network client). Safe to share between any number of
- * concurrent async tasks; each worker thread that sends builds its own Producer over its own
- * BrokerHandle. Holds no message state: a crash loses only sends not yet acknowledged.
+ * revived on a worker thread, or a network client), or over every broker group found through
+ * name servers (namesrvAddr): then queues span the groups with a master, a group whose send
+ * failed is avoided for a while and a failed send is retried on another group. Safe to share
+ * between any number of concurrent async tasks; each worker thread that sends builds its own
+ * Producer over its own BrokerHandle. Holds no message state: a crash loses only sends not yet
+ * acknowledged.
  */
 import { PetrelError, isPetrelError } from '../common/errors.js';
 import type { BrokerApi, Message, MessageQueue, SendResult } from '../actors/BrokerApi.js';
 import { clientId as makeClientId, validateGroupName } from './clientIds.js';
+import { openBrokerSource, type NameServerOption } from './BrokerSource.js';
+import type { ClusterClient } from './ClusterClient.js';
 
 export interface ProducerOptions {
   /** Producer group (RocketMQ producerGroup); required. */
@@ -20,6 +25,9 @@ export interface ProducerOptions {
   /** The broker to send to. */
   readonly broker: BrokerApi;
 }
+
+/** The same settings with name servers instead of one broker: sends spread over every broker group. */
+export type ProducerNamesrvOptions = Omit<ProducerOptions, 'broker'> & NameServerOption;
 
 /** Picks the queue of an ordered send from the topic's writable queues. */
 export type MessageQueueSelector<A> = (queues: readonly MessageQueue[], message: Message, arg: A) => MessageQueue;
@@ -38,18 +46,24 @@ export class Producer {
   readonly #retries: number;
   readonly #timeoutMs: number;
   readonly #broker: BrokerApi;
+  readonly #cluster: ClusterClient | undefined;
+  readonly #ownsCluster: boolean;
   readonly #routes = new Map<string, { queues: MessageQueue[]; fetchedAt: number }>();
   #state: 'created' | 'running' | 'stopped' = 'created';
   #next = Math.floor(Math.random() * 1024);
 
-  constructor(options: ProducerOptions) {
+  constructor(options: ProducerNamesrvOptions);
+  constructor(options: ProducerOptions);
+  constructor(options: ProducerOptions | ProducerNamesrvOptions) {
     this.groupName = validateGroupName(options.groupName, 'groupName');
     this.instanceName = options.instanceName ?? 'DEFAULT';
     if (this.instanceName.length === 0) throw new PetrelError('ERR_INVALID_ARGUMENT', 'instanceName must not be empty');
     this.#retries = nonNegativeInt(options.retryTimesWhenSendFailed ?? 2, 'retryTimesWhenSendFailed');
     this.#timeoutMs = nonNegativeInt(options.sendMsgTimeout ?? 3000, 'sendMsgTimeout');
-    if (options.broker === undefined) throw new PetrelError('ERR_INVALID_ARGUMENT', 'Producer needs a broker');
-    this.#broker = options.broker;
+    const source = openBrokerSource(options, 'Producer');
+    this.#broker = source.broker;
+    this.#cluster = source.cluster;
+    this.#ownsCluster = source.owned;
     this.clientId = makeClientId(this.instanceName);
   }
 
@@ -62,7 +76,11 @@ export class Producer {
   async shutdown(): Promise<void> {
     if (this.#state !== 'running') return;
     this.#state = 'stopped';
-    await this.#broker.unregisterProducer(this.groupName, this.instanceName, this.clientId);
+    try {
+      await this.#broker.unregisterProducer(this.groupName, this.instanceName, this.clientId);
+    } finally {
+      if (this.#ownsCluster) this.#cluster?.close();
+    }
   }
 
   /** Sends one message and resolves once the broker's flush mode and role are satisfied. */
@@ -78,7 +96,7 @@ export class Producer {
       if (!queues.some((q) => q.queueId === mq.queueId && q.brokerName === mq.brokerName)) {
         throw new PetrelError('ERR_QUEUE_ID_INVALID', `selector chose queue ${mq.queueId}, which is not a writable queue of ${message.topic}`);
       }
-      const [result] = await this.#broker.send([message], mq.queueId);
+      const [result] = await this.#sendTo(mq, [message]);
       return one(result);
     }
     return this.#sendWithRetries([message]);
@@ -120,23 +138,32 @@ export class Producer {
     const topic = messages[0]?.topic ?? '';
     const deadline = performance.now() + this.#timeoutMs;
     let lastError: unknown;
+    let lastBroker: string | undefined;
     for (let attempt = 0; attempt <= this.#retries; attempt++) {
       if (attempt > 0 && performance.now() > deadline) break;
+      let mq: MessageQueue | undefined;
       try {
         const queues = await this.#writeQueues(topic);
-        const mq = queues[this.#next++ % queues.length];
+        mq = this.#cluster !== undefined ? this.#cluster.selectWriteQueue(queues, lastBroker) : queues[this.#next++ % queues.length];
         if (mq === undefined) throw new PetrelError('ERR_TOPIC_NOT_EXIST', `topic ${topic} has no writable queue`);
-        return await this.#broker.send(messages, mq.queueId);
+        return await this.#sendTo(mq, messages);
       } catch (err) {
         lastError = err;
         if (!isPetrelError(err) || !err.retriable) throw err;
+        lastBroker = mq?.brokerName;
         this.#routes.delete(topic);
       }
     }
     throw lastError instanceof Error ? lastError : new PetrelError('ERR_TIMEOUT', `send to ${topic} failed`);
   }
 
+  /** One attempt: to the queue's group master (through the cluster's fault tolerance), or the broker. */
+  #sendTo(mq: MessageQueue, messages: readonly Message[]): Promise<SendResult[]> {
+    return this.#cluster !== undefined ? this.#cluster.sendToQueue(mq, messages) : this.#broker.send(messages, mq.queueId);
+  }
+
   async #writeQueues(topic: string): Promise<MessageQueue[]> {
+    if (this.#cluster !== undefined) return this.#cluster.writeQueues(topic);
     const cached = this.#routes.get(topic);
     if (cached !== undefined && performance.now() - cached.fetchedAt < ROUTE_TTL_MS) return cached.queues;
     const route = await this.#broker.queryRoute(topic);

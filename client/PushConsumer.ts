@@ -1,5 +1,7 @@
 /**
- * PushConsumer: RocketMQ's DefaultMQPushConsumer over a BrokerApi. It joins its group, takes its
+ * PushConsumer: RocketMQ's DefaultMQPushConsumer over a BrokerApi, or over every broker group found
+ * through name servers (namesrvAddr: queues of all groups; each queue read from its group's master,
+ * or a slave of that group while the master is unreachable). It joins its group, takes its
  * share of the read queues (AllocateMessageQueueAveragely; members beyond the queue count idle),
  * long-polls each queue, hands batches of at most consumeMessageBatchMaxSize messages to the
  * listener with at most consumeThreadMax batches at once, commits offsets as batches succeed, and
@@ -13,10 +15,12 @@ import { clientId as makeClientId, validateGroupName } from './clientIds.js';
 import { ProcessQueue } from './ProcessQueue.js';
 import { ConsumeService } from './ConsumeService.js';
 import { SubscriptionFilter } from './SubscriptionFilter.js';
-import type { ConsumeFromWhere, MessageListener, PushConsumerOptions } from './consumeTypes.js';
+import { openBrokerSource } from './BrokerSource.js';
+import type { ClusterClient } from './ClusterClient.js';
+import type { ConsumeFromWhere, MessageListener, PushConsumerNamesrvOptions, PushConsumerOptions } from './consumeTypes.js';
 
 export { ConsumeStatus, ConsumeOrderlyStatus } from './consumeTypes.js';
-export type { PushConsumerOptions, MessageListener } from './consumeTypes.js';
+export type { PushConsumerOptions, PushConsumerNamesrvOptions, MessageListener } from './consumeTypes.js';
 
 function boundedInt(v: number | undefined, def: number, min: number, max: number, name: string): number {
   const x = v ?? def;
@@ -34,7 +38,9 @@ export class PushConsumer {
   readonly pullBatchSize: number;
   readonly maxReconsumeTimes: number;
   readonly #broker: BrokerApi;
-  readonly #opts: PushConsumerOptions;
+  readonly #cluster: ClusterClient | undefined;
+  readonly #ownsCluster: boolean;
+  readonly #opts: Omit<PushConsumerOptions, 'broker'>;
   readonly #subs = new Map<string, SubscriptionFilter>();
   readonly #pqs = new Map<string, ProcessQueue>();
   #listener: MessageListener | undefined;
@@ -45,10 +51,14 @@ export class PushConsumer {
   readonly #pullLoops = new Set<Promise<void>>();
   readonly #stopController = new AbortController();
 
-  constructor(options: PushConsumerOptions) {
+  constructor(options: PushConsumerNamesrvOptions);
+  constructor(options: PushConsumerOptions);
+  constructor(options: PushConsumerOptions | PushConsumerNamesrvOptions) {
     this.groupName = validateGroupName(options.groupName, 'groupName');
-    if (options.broker === undefined) throw new PetrelError('ERR_INVALID_ARGUMENT', 'PushConsumer needs a broker');
-    this.#broker = options.broker;
+    const source = openBrokerSource(options, 'PushConsumer');
+    this.#broker = source.broker;
+    this.#cluster = source.cluster;
+    this.#ownsCluster = source.owned;
     this.#opts = options;
     this.messageModel = options.messageModel ?? 'CLUSTERING';
     if (this.messageModel !== 'CLUSTERING' && this.messageModel !== 'BROADCASTING') {
@@ -117,7 +127,11 @@ export class PushConsumer {
     await this.#service?.drain();
     await this.#service?.close();
     await Promise.all([...this.#pqs.values()].map((pq) => this.#commit(pq, pq.committableOffset)));
-    await this.#broker.unregisterConsumer(this.groupName, this.clientId);
+    try {
+      await this.#broker.unregisterConsumer(this.groupName, this.clientId);
+    } finally {
+      if (this.#ownsCluster) this.#cluster?.close();
+    }
     this.#pqs.clear();
     this.#state = 'stopped';
   }
@@ -131,7 +145,7 @@ export class PushConsumer {
   async lag(): Promise<QueueLag[]> {
     return Promise.all(
       [...this.#pqs.values()].map(async (pq) => {
-        const brokerOffset = await this.#broker.maxOffset(pq.mq.topic, pq.mq.queueId);
+        const brokerOffset = await this.#api(pq.mq).maxOffset(pq.mq.topic, pq.mq.queueId);
         return { topic: pq.mq.topic, queueId: pq.mq.queueId, brokerOffset, consumerOffset: pq.committableOffset, lag: Math.max(0, brokerOffset - pq.committableOffset) };
       }),
     );
@@ -200,14 +214,15 @@ export class PushConsumer {
   }
 
   async #startOffset(mq: MessageQueue): Promise<number> {
-    const committed = await this.#broker.queryOffset(this.groupName, mq.topic, mq.queueId);
+    const broker = this.#api(mq);
+    const committed = await broker.queryOffset(this.groupName, mq.topic, mq.queueId);
     if (committed >= 0) return committed;
     const from: ConsumeFromWhere = this.#opts.consumeFromWhere ?? 'CONSUME_FROM_LAST_OFFSET';
-    if (mq.topic.startsWith('%RETRY%') || from === 'CONSUME_FROM_FIRST_OFFSET') return this.#broker.minOffset(mq.topic, mq.queueId);
+    if (mq.topic.startsWith('%RETRY%') || from === 'CONSUME_FROM_FIRST_OFFSET') return broker.minOffset(mq.topic, mq.queueId);
     if (from === 'CONSUME_FROM_TIMESTAMP') {
-      return this.#broker.searchOffsetByTime(mq.topic, mq.queueId, this.#opts.consumeTimestamp ?? Date.now() - 30 * 60_000);
+      return broker.searchOffsetByTime(mq.topic, mq.queueId, this.#opts.consumeTimestamp ?? Date.now() - 30 * 60_000);
     }
-    return this.#broker.maxOffset(mq.topic, mq.queueId);
+    return broker.maxOffset(mq.topic, mq.queueId);
   }
 
   async #pullLoop(pq: ProcessQueue): Promise<void> {
@@ -222,7 +237,7 @@ export class PushConsumer {
         continue;
       }
       try {
-        const res = await this.#broker.pull({
+        const res = await this.#api(pq.mq).pull({
           group: this.groupName,
           topic: pq.mq.topic,
           queueId: pq.mq.queueId,
@@ -258,6 +273,11 @@ export class PushConsumer {
     }
   }
 
+  /** Where one queue's pulls and offsets go: its broker group when consuming from a cluster. */
+  #api(mq: MessageQueue): BrokerApi {
+    return this.#cluster !== undefined ? this.#cluster.group(mq.brokerName) : this.#broker;
+  }
+
   async #onOffset(pq: ProcessQueue, offset: number | undefined): Promise<void> {
     if (offset !== undefined) await this.#commit(pq, offset);
   }
@@ -266,7 +286,7 @@ export class PushConsumer {
     if (pq.dropped && !evenIfDropped && this.#state === 'running') return;
     if (this.messageModel === 'BROADCASTING') return;
     try {
-      await this.#broker.commitOffset(this.groupName, pq.mq.topic, pq.mq.queueId, offset);
+      await this.#api(pq.mq).commitOffset(this.groupName, pq.mq.topic, pq.mq.queueId, offset);
     } catch {
       // the next commit of this queue carries a later offset; at-least-once either way
     }

@@ -1,5 +1,6 @@
 /** Consumer-facing types: statuses, listeners and options with RocketMQ's names and defaults. */
 import type { BrokerApi, FilterSpec, MessageExt, MessageModel, MessageQueue } from '../actors/BrokerApi.js';
+import type { NameServerOption } from './BrokerSource.js';
 
 export const ConsumeStatus = {
   CONSUME_SUCCESS: 'CONSUME_SUCCESS',
@@ -63,6 +64,9 @@ export interface PushConsumerOptions {
   /** Opt-in: when a queue lags by more than this many messages, jump to its end, counting the skipped. */
   readonly skipLagThreshold?: number;
 }
+
+/** The same settings with name servers instead of one broker: the consumer spans every broker group. */
+export type PushConsumerNamesrvOptions = Omit<PushConsumerOptions, 'broker'> & NameServerOption;
 
 export interface Subscription {
   readonly topic: string;

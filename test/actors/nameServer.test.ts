@@ -6,6 +6,16 @@ import { isPetrelError } from '../../common/errors.js';
 import { NameServerClient, NameServerLink, type BrokerRegistration } from '../../protocol/remoting/NameServerProtocol.js';
 import { RpcClient } from '../../protocol/remoting/RpcClient.js';
 import { startBroker, until } from '../helpers/broker.js';
+import net from 'node:net';
+
+/** A port nothing listens on now (bound once by the OS, then released). */
+async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
 
 function reg(brokerName: string, brokerId: number, port: number, topics: [string, number][] = [['T', 4]]): BrokerRegistration {
   return {
@@ -87,7 +97,7 @@ test('name server - routes over the network; an unknown topic is ERR_TOPIC_NOT_E
   t.true(isPetrelError(await t.throwsAsync(l.getRouteInfo('T')), 'ERR_TOPIC_NOT_EXIST'));
   t.deepEqual(await l.registerBroker(reg('broker-a', 0, 1000)), {});
   t.deepEqual(await l.registerBroker(reg('broker-a', 1, 1010)), { masterAddr: '127.0.0.1:1000', haMasterAddr: '127.0.0.1:1001' });
-  const client = new NameServerClient(`127.0.0.1:1;${ns.address}`, { reconnectMinMs: 10 });
+  const client = new NameServerClient(`127.0.0.1:${await closedPort()};${ns.address}`, { reconnectMinMs: 10 });
   t.teardown(() => client.close());
   const route = await client.getRouteInfo('T');
   t.deepEqual(route.brokers[0]?.addrs, { 0: '127.0.0.1:1000', 1: '127.0.0.1:1010' }, 'an unreachable name server is passed over');

@@ -1,0 +1,256 @@
+/**
+ * One broker group (a brokerName: its master, brokerId 0, and its slaves) seen as one BrokerApi by
+ * a cluster client. Writes (sends, topic and producer admin, send-backs, offset resets) go to the
+ * master only. Reads and consumer offsets go to the master and, when it cannot be reached, to a
+ * slave of the same group (RocketMQ's consumer fallback, ROCKETMQ.md 6.5):
+ *
+ * - After a failure to reach the master, requests go straight to the slaves for
+ *   masterProbeIntervalMs, then the master is tried again; its return is noticed on that try.
+ * - Pulls served by a slave never move a consumer's offset (RocketMQ's offsetCheckInSlave=false):
+ *   a slave that lacks the requested offset (behind, or holding less history) answers "nothing
+ *   yet", and its long polls are shortened so the consumer is back on the master soon.
+ * - Offsets committed while the master is away go to a slave and are also kept here; before the
+ *   master serves anything again they are committed to it where they are ahead of its own, so
+ *   progress made on the slave is not lost and the master's table is authoritative afterwards.
+ *
+ * Owned by one ClusterClient on its thread. The pending offsets live in memory: a client that dies
+ * during an outage loses them and its group re-consumes from the master's offsets (at-least-once).
+ */
+import type {
+  BrokerApi, ConsumerProgress, ConsumerRegistration, Message, MessageExt, PullRequest, PullResult, SendResult, TopicConfig, TopicRoute,
+} from '../actors/BrokerApi.js';
+import { PetrelError, isPetrelError } from '../common/errors.js';
+import { systemClock, type Clock } from '../common/clock.js';
+
+export interface BrokerGroupViewDeps {
+  readonly brokerName: string;
+  /** The group's addresses by brokerId, as the name server last told. */
+  addrs(): Readonly<Record<number, string>>;
+  /** The (shared, lazily connecting) link to one broker address. */
+  connection(addr: string): BrokerApi;
+  /** Asks for fresher routes, after a broker could not be reached. */
+  onUnreachable(addr: string): void;
+  /** How long reads skip a master that could not be reached, ms. */
+  readonly masterProbeIntervalMs: number;
+  /** Longest long poll held by a slave, ms. */
+  readonly slaveLongPollMs: number;
+  readonly clock?: Clock;
+}
+
+/** Errors that say "this broker did not answer", as opposed to "it answered no". */
+export function isUnreachable(err: unknown): boolean {
+  return isPetrelError(err) && (err.code === 'ERR_SERVICE_NOT_AVAILABLE' || err.code === 'ERR_REMOTE' || err.code === 'ERR_TIMEOUT');
+}
+
+/** Statuses a slave gives for offsets it cannot serve; they must not move the consumer. */
+const SLAVE_CANNOT_SERVE = new Set(['NO_MESSAGE_IN_QUEUE', 'OFFSET_OVERFLOW_BADLY', 'OFFSET_TOO_SMALL']);
+
+interface PendingOffset {
+  readonly group: string;
+  readonly topic: string;
+  readonly queueId: number;
+  readonly offset: number;
+}
+
+export class BrokerGroupView implements BrokerApi {
+  readonly brokerName: string;
+  readonly #d: BrokerGroupViewDeps;
+  readonly #clock: Clock;
+  readonly #pending = new Map<string, PendingOffset>();
+  #masterDownUntil = 0;
+
+  constructor(deps: BrokerGroupViewDeps) {
+    this.brokerName = deps.brokerName;
+    this.#d = deps;
+    this.#clock = deps.clock ?? systemClock;
+  }
+
+  /** Offsets committed to a slave that the master has not been given yet (tests, admin). */
+  get pendingOffsets(): number {
+    return this.#pending.size;
+  }
+
+  /** True while reads skip the master. */
+  get onSlave(): boolean {
+    return this.#clock.monotonic() < this.#masterDownUntil || this.#d.addrs()[0] === undefined;
+  }
+
+  #masterAddr(): string {
+    const addr = this.#d.addrs()[0];
+    if (addr === undefined) throw new PetrelError('ERR_SERVICE_NOT_AVAILABLE', `broker group ${this.brokerName} has no master now`);
+    return addr;
+  }
+
+  /** A write: master only. A failure to reach it is reported and rethrown. */
+  async #write<T>(op: (api: BrokerApi) => Promise<T>): Promise<T> {
+    const addr = this.#masterAddr();
+    try {
+      return await op(this.#d.connection(addr));
+    } catch (err) {
+      if (isUnreachable(err)) this.#masterUnreachable(addr);
+      throw err;
+    }
+  }
+
+  /** A read: the master, else each slave in brokerId order. */
+  async #read<T>(op: (api: BrokerApi, onSlave: boolean) => Promise<T>): Promise<T> {
+    const addrs = this.#d.addrs();
+    const master = addrs[0];
+    let last: unknown;
+    if (master !== undefined && this.#clock.monotonic() >= this.#masterDownUntil) {
+      try {
+        const api = this.#d.connection(master);
+        await this.#handBackOffsets(api);
+        return await op(api, false);
+      } catch (err) {
+        if (!isUnreachable(err)) throw err;
+        this.#masterUnreachable(master);
+        last = err;
+      }
+    }
+    const slaves = Object.keys(addrs).map(Number).filter((id) => id !== 0).sort((a, b) => a - b);
+    for (const id of slaves) {
+      const addr = addrs[id];
+      if (addr === undefined) continue;
+      try {
+        return await op(this.#d.connection(addr), true);
+      } catch (err) {
+        if (!isUnreachable(err)) throw err;
+        this.#d.onUnreachable(addr);
+        last = err;
+      }
+    }
+    if (last instanceof Error) throw last;
+    throw new PetrelError('ERR_SERVICE_NOT_AVAILABLE', `no broker of group ${this.brokerName} can be reached`);
+  }
+
+  #masterUnreachable(addr: string): void {
+    this.#masterDownUntil = this.#clock.monotonic() + this.#d.masterProbeIntervalMs;
+    this.#d.onUnreachable(addr);
+  }
+
+  /** Gives the master the offsets committed to a slave while it was away, where they are ahead. */
+  async #handBackOffsets(master: BrokerApi): Promise<void> {
+    for (const [key, p] of [...this.#pending]) {
+      const current = await master.queryOffset(p.group, p.topic, p.queueId);
+      if (p.offset > current) await master.commitOffset(p.group, p.topic, p.queueId, p.offset);
+      if (this.#pending.get(key) === p) this.#pending.delete(key);
+    }
+  }
+
+  send(messages: readonly Message[], queueId?: number): Promise<SendResult[]> {
+    return this.#write((b) => b.send(messages, queueId));
+  }
+
+  sendOneway(message: Message, queueId?: number): void {
+    const addr = this.#d.addrs()[0];
+    if (addr !== undefined) this.#d.connection(addr).sendOneway(message, queueId);
+  }
+
+  async pull(request: PullRequest): Promise<PullResult> {
+    return this.#read(async (b, onSlave) => {
+      if (!onSlave) return b.pull(request);
+      const longPollMs = Math.min(request.longPollMs ?? 0, this.#d.slaveLongPollMs);
+      const r = await b.pull({ ...request, longPollMs });
+      if (!SLAVE_CANNOT_SERVE.has(r.status)) return r;
+      return { ...r, status: 'OFFSET_OVERFLOW_ONE', messages: [], nextBeginOffset: request.offset };
+    });
+  }
+
+  createTopic(config: { topic: string; readQueueNums?: number; writeQueueNums?: number; perm?: number; order?: boolean }): Promise<TopicConfig> {
+    return this.#write((b) => b.createTopic(config));
+  }
+
+  getTopic(topic: string): Promise<TopicConfig | undefined> {
+    return this.#read((b) => b.getTopic(topic));
+  }
+
+  listTopics(): Promise<TopicConfig[]> {
+    return this.#read((b) => b.listTopics());
+  }
+
+  queryRoute(topic: string): Promise<TopicRoute> {
+    return this.#read((b) => b.queryRoute(topic));
+  }
+
+  registerProducer(group: string, instanceName: string, clientId: string): Promise<void> {
+    return this.#write((b) => b.registerProducer(group, instanceName, clientId));
+  }
+
+  unregisterProducer(group: string, instanceName: string, clientId: string): Promise<void> {
+    return this.#write((b) => b.unregisterProducer(group, instanceName, clientId));
+  }
+
+  registerConsumer(registration: ConsumerRegistration): Promise<string[]> {
+    return this.#read((b) => b.registerConsumer(registration));
+  }
+
+  unregisterConsumer(group: string, clientId: string): Promise<void> {
+    return this.#read((b) => b.unregisterConsumer(group, clientId));
+  }
+
+  consumerIds(group: string): Promise<string[]> {
+    return this.#read((b) => b.consumerIds(group));
+  }
+
+  awaitConsumerIdsChange(group: string, known: readonly string[], timeoutMs: number): Promise<string[]> {
+    return this.#read((b, onSlave) => b.awaitConsumerIdsChange(group, known, onSlave ? Math.min(timeoutMs, this.#d.slaveLongPollMs) : timeoutMs));
+  }
+
+  async commitOffset(group: string, topic: string, queueId: number, offset: number): Promise<void> {
+    await this.#read(async (b, onSlave) => {
+      await b.commitOffset(group, topic, queueId, offset);
+      const key = `${group}@${topic}@${queueId}`;
+      if (onSlave) this.#pending.set(key, { group, topic, queueId, offset });
+      else this.#pending.delete(key);
+    });
+  }
+
+  queryOffset(group: string, topic: string, queueId: number): Promise<number> {
+    return this.#read(async (b, onSlave) => {
+      const stored = await b.queryOffset(group, topic, queueId);
+      const kept = onSlave ? this.#pending.get(`${group}@${topic}@${queueId}`) : undefined;
+      return kept === undefined ? stored : Math.max(stored, kept.offset);
+    });
+  }
+
+  minOffset(topic: string, queueId: number): Promise<number> {
+    return this.#read((b) => b.minOffset(topic, queueId));
+  }
+
+  maxOffset(topic: string, queueId: number): Promise<number> {
+    return this.#read((b) => b.maxOffset(topic, queueId));
+  }
+
+  searchOffsetByTime(topic: string, queueId: number, timestampMs: number): Promise<number> {
+    return this.#read((b) => b.searchOffsetByTime(topic, queueId, timestampMs));
+  }
+
+  sendBack(group: string, message: MessageExt, delayLevel: number, maxReconsumeTimes: number): Promise<void> {
+    return this.#write((b) => b.sendBack(group, message, delayLevel, maxReconsumeTimes));
+  }
+
+  consumerProgress(group: string): Promise<ConsumerProgress> {
+    return this.#read((b) => b.consumerProgress(group));
+  }
+
+  resetOffsetToLatest(group: string, topic: string): Promise<void> {
+    return this.#write((b) => b.resetOffsetToLatest(group, topic));
+  }
+
+  resetOffsetByTime(group: string, topic: string, timestampMs: number): Promise<void> {
+    return this.#write((b) => b.resetOffsetByTime(group, topic, timestampMs));
+  }
+
+  queryMessageByKey(topic: string, key: string, maxNum: number, beginMs: number, endMs: number): Promise<MessageExt[]> {
+    return this.#read((b) => b.queryMessageByKey(topic, key, maxNum, beginMs, endMs));
+  }
+
+  queryMessageById(msgId: string): Promise<MessageExt | undefined> {
+    return this.#read((b) => b.queryMessageById(msgId));
+  }
+
+  viewMessageByOffset(commitLogOffset: number): Promise<MessageExt | undefined> {
+    return this.#read((b) => b.viewMessageByOffset(commitLogOffset));
+  }
+}
