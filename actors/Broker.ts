@@ -14,7 +14,7 @@
  * dispatcher catch up, persists offsets and removes the abort file; a kill -9 leaves the abort file
  * and the next start runs abnormal recovery.
  */
-import { readBrokerConf, parseBrokerConfig, parseDelayLevels, propertiesToConfig, type BrokerConfig, type BrokerConfigInput } from './BrokerConfig.js';
+import { readBrokerConf, parseBrokerConfig, parseDelayLevels, type BrokerConfig, type BrokerConfigInput } from './BrokerConfig.js';
 import { PetrelError } from '../common/errors.js';
 import { ActorSystem } from '../runtime/ActorSystem.js';
 import type { ActorRef } from '../runtime/ActorRef.js';
@@ -44,9 +44,9 @@ import { ScheduleService } from './ScheduleService.js';
 import { SendPath } from './SendPath.js';
 import { TopicConfigs } from './TopicConfigs.js';
 import { writerActor, type WriterMsg, type WriterReplies } from './WriterActor.js';
-import { replicationActor, type HaFault, type ReplicationArgs, type ReplicationMsg, type ReplicationReplies, type ReplicationStats } from './ReplicationActor.js';
+import type { HaFault, ReplicationStats } from './ReplicationActor.js';
+import { startReplication, type Replication } from './BrokerReplication.js';
 import { syncMasterReplicaWait } from './ReplicaWait.js';
-import { readFileSync } from 'node:fs';
 import { NameServerRegistrar } from './NameServerRegistrar.js';
 
 export interface BrokerStartOptions {
@@ -55,36 +55,6 @@ export interface BrokerStartOptions {
 }
 
 type Dispatcher = ActorRef<DispatcherMsg, DispatcherReplies>;
-type Replication = ActorRef<ReplicationMsg, ReplicationReplies>;
-
-/** Whether the config names haListenPort itself (a default port is not a wish to listen). */
-function haListenPortGiven(config: BrokerConfigInput | string | undefined): boolean {
-  if (typeof config === 'string') return Object.hasOwn(propertiesToConfig(readFileSync(config, 'utf8')), 'haListenPort');
-  return config?.haListenPort !== undefined;
-}
-
-/** Spawns the ReplicationActor a broker of this role needs, or none; resolves with it and the HA address. */
-async function spawnReplication(
-  system: ActorSystem, cfg: BrokerConfig, store: MessageStoreConfig, positions: BrokerPositions, listen: boolean,
-  actors: { writer: ActorRef<WriterMsg, WriterReplies>; flush: ActorRef<FlushMsg, FlushReplies>; dispatcher: Dispatcher },
-): Promise<{ replication: Replication | undefined; haAddress: string | undefined }> {
-  const common = { store, positions: positions.buffer, heartbeatInterval: cfg.haHeartbeatInterval, housekeepingInterval: cfg.haHousekeepingInterval };
-  let port = cfg.haListenPort;
-  let args: () => ReplicationArgs;
-  if (cfg.brokerRole === 'SLAVE') {
-    args = () => ({ ...common, role: 'slave', masterAddress: cfg.haMasterAddress, ...actors });
-  } else if (listen) {
-    // A restart listens on the port the first incarnation bound, so slaves find it again.
-    args = () => ({ ...common, role: 'master', host: cfg.brokerIP1, port, transferBatchSize: cfg.haTransferBatchSize });
-  } else {
-    return { replication: undefined, haAddress: undefined };
-  }
-  const replication = await system.spawn(replicationActor, { name: 'replication', args, supervision: { strategy: 'restart', maxRestarts: 3, withinMs: 60_000 } });
-  const stats = await replication.ask({ type: 'stats' });
-  if (stats.role !== 'master') return { replication, haAddress: undefined };
-  port = Number(stats.address.slice(stats.address.lastIndexOf(':') + 1));
-  return { replication, haAddress: stats.address };
-}
 
 function storeConfigOf(c: BrokerConfig): MessageStoreConfig {
   return parseStoreConfig({
@@ -230,7 +200,7 @@ export class Broker implements BrokerApi {
         args: { store, maxPhyOffset: maxPhy, queueOffsets, positions: positions.buffer },
         supervision: { strategy: 'escalate' },
       });
-      const { replication, haAddress } = await spawnReplication(system, cfg, store, positions, cfg.brokerRole === 'SYNC_MASTER' || haListenPortGiven(config), { writer, flush, dispatcher });
+      const { replication, haAddress } = await startReplication(system, cfg, config, store, positions, { writer, flush, dispatcher });
       return new Broker({ config: cfg, store, system, lock, positions, writer, flush, dispatcher, replication, haAddress });
     } catch (err) {
       await system.shutdown();

@@ -1,4 +1,7 @@
 import test from 'ava';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Broker } from '../../actors/Broker.js';
 import { Position } from '../../actors/BrokerPositions.js';
 import { isPetrelError } from '../../common/errors.js';
 import { body, until } from '../helpers/broker.js';
@@ -171,4 +174,13 @@ test('replication - an ASYNC_MASTER on default settings opens no HA socket; one 
   t.is(await plain.replicationStats(), undefined);
   const listening = await startNode(t, { haListenPort: 0 });
   t.regex(listening.haAddress ?? '', /^127\.0\.0\.1:\d+$/);
+});
+
+test('replication - a broker.conf that names haListenPort makes an ASYNC_MASTER listen', async (t) => {
+  const dir = tempDir(t);
+  const conf = path.join(dir, 'broker.conf');
+  writeFileSync(conf, `storePathRootDir=${path.join(dir, 'store')}\nmappedFileSizeCommitLog=65536\nhaListenPort=0\n`);
+  const broker = await Broker.start(conf);
+  t.teardown(() => broker.shutdown());
+  t.regex(broker.haAddress ?? '', /^127\.0\.0\.1:\d+$/);
 });
