@@ -1,5 +1,6 @@
 import test from 'ava';
 import { writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Broker } from '../../actors/Broker.js';
 import { Position } from '../../actors/BrokerPositions.js';
@@ -183,4 +184,25 @@ test('replication - a broker.conf that names haListenPort makes an ASYNC_MASTER 
   const broker = await Broker.start(conf);
   t.teardown(() => broker.shutdown());
   t.regex(broker.haAddress ?? '', /^127\.0\.0\.1:\d+$/);
+});
+
+test('replication - a slave reconnects to its master restarted on the same address and catches up', async (t) => {
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  const masterDir = tempDir(t);
+  let master = await startMaster(t, { storePathRootDir: masterDir, haListenPort: port });
+  const slave = await startSlave(t, master);
+  await sendMany(master, 'Restart', 100, 'before');
+  await waitCaughtUp(master, slave);
+  await master.shutdown();
+  master = await startMaster(t, { storePathRootDir: masterDir, haListenPort: port });
+  t.is(master.haAddress, `127.0.0.1:${port}`);
+  await sendMany(master, 'Restart', 100, 'after');
+  await waitCaughtUp(master, slave, 20_000);
+  const end = master.positions.get(Position.WROTE);
+  t.true(commitLogBytes(slave, 0, end).equals(commitLogBytes(master, 0, end)));
+  const stats = await slave.replicationStats();
+  t.is(stats?.role === 'slave' ? stats.truncations : -1, 0);
 });
