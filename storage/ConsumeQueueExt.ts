@@ -39,6 +39,7 @@
 import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { PetrelError } from '../common/errors.js';
+import type { ConsumeQueueExtUnitView } from './MessageFilter.js';
 
 /** RocketMQ's mappedFileSizeConsumeQueueExt: 48 MiB. */
 export const DEFAULT_CQ_EXT_FILE_SIZE = 48 * 1024 * 1024;
@@ -59,6 +60,7 @@ const BITMAP_OFFSET = 20;
 const BLANK_MARKER = -1;
 
 const LONG_MIN = -(2n ** 63n);
+const TWO_POW_32 = 4_294_967_296;
 /** Largest address: Integer.MIN_VALUE - 1. */
 export const CQ_EXT_MAX_ADDRESS = -2_147_483_649n;
 
@@ -122,6 +124,15 @@ interface ExtFile {
   readonly fd: number;
 }
 
+/** Bytes [start, end) of a file, read at once; `data` views `bytes`. */
+interface ReadBlock {
+  readonly file: ExtFile;
+  readonly start: number;
+  readonly end: number;
+  readonly bytes: Buffer;
+  readonly data: DataView;
+}
+
 export class ConsumeQueueExt {
   readonly dir: string;
   readonly fileSize: number;
@@ -135,7 +146,7 @@ export class ConsumeQueueExt {
    * The writer's read-ahead block: bytes [start, end) of one file, all below the write position
    * when read. Such bytes change only by truncation or file removal, which drop the block.
    */
-  private block: { readonly file: ExtFile; readonly start: number; readonly end: number; readonly bytes: Buffer } | undefined;
+  private block: ReadBlock | undefined;
 
   constructor(options: ConsumeQueueExtOptions) {
     const fileSize = options.fileSize ?? DEFAULT_CQ_EXT_FILE_SIZE;
@@ -244,6 +255,34 @@ export class ConsumeQueueExt {
   }
 
   /**
+   * The unit at extension offset `offset` (its address minus Long.MIN_VALUE) as the pull path
+   * reads it, without bigint work: the tag code and store time as numbers (exact for the int tag
+   * hashes and millisecond times the dispatcher stores), the bitmap as a view of a buffer that is
+   * never written again. Undefined where get() is.
+   */
+  view(offset: number): ConsumeQueueExtUnitView | undefined {
+    this.ensureOpen();
+    if (!Number.isSafeInteger(offset) || offset < 0) return undefined;
+    const file = this.readOnly ? this.fileForReading(offset) : this.fileFor(offset);
+    if (file === undefined) return undefined;
+    const position = offset - file.base;
+    const limit = this.fileSize - CQ_EXT_END_BLANK_LENGTH;
+    if (position + CQ_EXT_MIN_UNIT_SIZE > limit) return undefined;
+    let block = this.cover(file, position, CQ_EXT_MIN_UNIT_SIZE);
+    const size = block.data.getInt16(position - block.start + SIZE_OFFSET);
+    const bitmapSize = block.data.getInt16(position - block.start + BITMAP_SIZE_OFFSET);
+    if (size < CQ_EXT_MIN_UNIT_SIZE || bitmapSize !== size - CQ_EXT_MIN_UNIT_SIZE || position + size > limit) return undefined;
+    if (position + size > block.end) block = this.cover(file, position, size);
+    const at = position - block.start;
+    const data = block.data;
+    return {
+      tagsCode: data.getInt32(at + TAGS_CODE_OFFSET) * TWO_POW_32 + data.getUint32(at + TAGS_CODE_OFFSET + 4),
+      msgStoreTime: data.getInt32(at + STORE_TIME_OFFSET) * TWO_POW_32 + data.getUint32(at + STORE_TIME_OFFSET + 4),
+      filterBitMap: bitmapSize === 0 ? undefined : new Uint8Array(data.buffer, data.byteOffset + at + BITMAP_OFFSET, bitmapSize),
+    };
+  }
+
+  /**
    * Keeps the unit at `address` and everything before it, drops everything after (RocketMQ's
    * truncateByMaxAddress). Throws ERR_OFFSET_INVALID when no unit is at `address`.
    */
@@ -326,11 +365,18 @@ export class ConsumeQueueExt {
     if (last === undefined) return 0;
     let position = 0;
     const limit = this.fileSize - CQ_EXT_END_BLANK_LENGTH;
+    // headers are read a block at a time: one read per unit would make a start-up take minutes
+    let chunk: Buffer = Buffer.alloc(0);
+    let chunkStart = 0;
     while (position + CQ_EXT_MIN_UNIT_SIZE <= limit) {
-      const header = readAt(last, position, CQ_EXT_MIN_UNIT_SIZE);
-      const size = header.readInt16BE(SIZE_OFFSET);
+      if (position + CQ_EXT_MIN_UNIT_SIZE > chunkStart + chunk.length) {
+        chunkStart = position;
+        chunk = readAt(last, position, Math.min(READ_AHEAD_BYTES, limit - position));
+      }
+      const at = position - chunkStart;
+      const size = chunk.readInt16BE(at + SIZE_OFFSET);
       if (size === BLANK_MARKER) return last.base + this.fileSize;
-      if (size < CQ_EXT_MIN_UNIT_SIZE || header.readInt16BE(BITMAP_SIZE_OFFSET) !== size - CQ_EXT_MIN_UNIT_SIZE || position + size > limit) break;
+      if (size < CQ_EXT_MIN_UNIT_SIZE || chunk.readInt16BE(at + BITMAP_SIZE_OFFSET) !== size - CQ_EXT_MIN_UNIT_SIZE || position + size > limit) break;
       position += size;
     }
     return last.base + position;
@@ -411,16 +457,24 @@ export class ConsumeQueueExt {
 
   /** `length` bytes at `position` of `file`: from the read-ahead block on the writer instance. */
   private read(file: ExtFile, position: number, length: number): Buffer {
-    if (this.readOnly) return readAt(file, position, length);
-    let block = this.block;
-    if (block === undefined || block.file !== file || position < block.start || position + length > block.end) {
-      const written = Math.min(this.fileSize, this.writeOffset - file.base);
-      if (position + length > written) return readAt(file, position, length);
-      const end = Math.min(written, position + Math.max(READ_AHEAD_BYTES, length));
-      block = { file, start: position, end, bytes: readAt(file, position, end - position) };
-      this.block = block;
-    }
+    const block = this.cover(file, position, length);
     return block.bytes.subarray(position - block.start, position - block.start + length);
+  }
+
+  /**
+   * A block holding bytes [position, position + length) of `file`: the read-ahead block on the
+   * writer instance (refilled from `position` when it does not hold them), a read of just those
+   * bytes otherwise. Block buffers are never written after the read that fills them.
+   */
+  private cover(file: ExtFile, position: number, length: number): ReadBlock {
+    const block = this.block;
+    if (block !== undefined && block.file === file && position >= block.start && position + length <= block.end) return block;
+    const written = this.readOnly ? 0 : Math.min(this.fileSize, this.writeOffset - file.base);
+    const end = position + length > written ? position + length : Math.min(written, position + Math.max(READ_AHEAD_BYTES, length));
+    const bytes = readAt(file, position, end - position);
+    const read = { file, start: position, end, bytes, data: new DataView(bytes.buffer, bytes.byteOffset, bytes.length) };
+    if (position + length <= written) this.block = read;
+    return read;
   }
 
   private openFile(file: string, create: boolean): number {

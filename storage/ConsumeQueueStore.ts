@@ -108,9 +108,7 @@ export class ConsumeQueueStore implements CommitLogDispatcher {
    * undefined when it cannot be read.
    */
   extUnitOf(cq: ConsumeQueue, tagsCode: number): ConsumeQueueExtUnitView | undefined {
-    const unit = this.#exts.get(cq)?.get(encodeExtAddress(extOffsetOf(tagsCode)));
-    if (unit === undefined) return undefined;
-    return { tagsCode: Number(unit.tagsCode), msgStoreTime: unit.storeTimestamp, filterBitMap: unit.bitmap };
+    return this.#exts.get(cq)?.view(extOffsetOf(tagsCode));
   }
 
   #create(topic: string, queueId: number): ConsumeQueue {
