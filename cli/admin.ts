@@ -59,6 +59,10 @@ export function printMessages(messages: readonly MessageExt[], json: boolean, sh
     printJson({ messages: messages.map(messageJson) });
     return;
   }
+  if (messages.length === 0) {
+    process.stdout.write('(no message found)\n');
+    return;
+  }
   const headers = ['msgId', 'topic', 'queue', 'queueOffset', 'storeTime', 'tags', 'keys', 'bytes'];
   if (showBody) headers.push('body');
   printTable(
@@ -69,5 +73,4 @@ export function printMessages(messages: readonly MessageExt[], json: boolean, sh
       return row;
     }),
   );
-  if (messages.length === 0) process.stdout.write('(no message found)\n');
 }

@@ -45,6 +45,8 @@ function buildProgram(): Command {
 }
 
 async function main(): Promise<void> {
+  // grpc-js logs its own errors straight to stderr; the CLI reports every failure itself, once.
+  process.env['GRPC_VERBOSITY'] ??= 'NONE';
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (err) {

@@ -5,10 +5,11 @@
  * Sources, all on the main thread:
  * - diagnostics channels (common/diagnostics.ts): put counts, bytes and latency from the send
  *   path, a send's wait for its slave, actor crashes and restarts;
- * - the shared positions (actors/BrokerPositions.ts), read at scrape time: dispatch, flush and
- *   replication lag in bytes;
+ * - the shared positions (actors/BrokerPositions.ts), read at scrape time: dispatch and flush
+ *   lag in bytes;
  * - the broker, asked at scrape time: flush durations (FlushActor runs on a worker thread, whose
- *   channels never reach this one) and per group and queue consumer lag.
+ *   channels never reach this one), a master's replication figures (ReplicationActor) and per
+ *   group and queue consumer lag.
  * Metric names follow Prometheus conventions: counters end in _total, durations are seconds.
  */
 import diagnostics from 'node:diagnostics_channel';
@@ -17,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ConsumerProgress } from '../actors/BrokerApi.js';
 import { Position, type PositionSlot } from '../actors/BrokerPositions.js';
+import type { ReplicationStats } from '../actors/ReplicationActor.js';
 import { CHANNELS, log, type ChannelName } from '../common/diagnostics.js';
 import { PetrelError } from '../common/errors.js';
 
@@ -27,6 +29,8 @@ export interface MetricsSource {
   consumerGroups(): Promise<string[]>;
   consumerProgress(group: string): Promise<ConsumerProgress>;
   takeFlushTimes(): Promise<{ latenciesUs: number[]; dropped: number }>;
+  /** Undefined when the broker does not replicate. */
+  replicationStats(): Promise<ReplicationStats | undefined>;
 }
 
 /** Every metric name, so tests and dashboards refer to one list. */
@@ -36,7 +40,9 @@ export const METRIC_NAMES = {
   putLatency: 'petrelmq_put_latency_seconds',
   flushLatency: 'petrelmq_flush_latency_seconds',
   replicationLatency: 'petrelmq_replication_latency_seconds',
+  replicationAckLatency: 'petrelmq_replication_ack_latency_seconds',
   replicationLag: 'petrelmq_replication_lag_bytes',
+  replicationSlaves: 'petrelmq_replication_slaves',
   dispatchLag: 'petrelmq_dispatch_lag_bytes',
   flushLag: 'petrelmq_flush_lag_bytes',
   consumerLag: 'petrelmq_consumer_lag_messages',
@@ -86,7 +92,7 @@ export class BrokerMetrics {
     });
     const replicationLatency = new Histogram({
       name: METRIC_NAMES.replicationLatency,
-      help: 'How long a send waited for its slave to acknowledge (SYNC_MASTER)',
+      help: 'SYNC_MASTER: how long a send waited for its slave to acknowledge it, by outcome',
       labelNames: ['status'],
       buckets: LATENCY_BUCKETS,
       registers,
@@ -107,13 +113,40 @@ export class BrokerMetrics {
         this.set(Math.max(0, source.positions.get(Position.WROTE) - source.positions.get(Position.FLUSHED)));
       },
     });
+    // A master's replication figures (undefined on a slave or without replication).
+    const masterStats = async (): Promise<(ReplicationStats & { role: 'master' }) | undefined> => {
+      const stats = await source.replicationStats();
+      return stats?.role === 'master' ? stats : undefined;
+    };
     new Gauge({
       name: METRIC_NAMES.replicationLag,
-      help: 'CommitLog bytes written but not yet acknowledged by a slave (0 until a slave acknowledges)',
+      help: 'Master: CommitLog bytes the best connected slave has not acknowledged (everything written when none is connected)',
       registers,
-      collect() {
-        const acked = source.positions.get(Position.SLAVE_ACKED);
-        this.set(acked > 0 ? Math.max(0, source.positions.get(Position.WROTE) - acked) : 0);
+      async collect() {
+        const m = await masterStats();
+        this.set(m?.lagBytes ?? 0);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.replicationSlaves,
+      help: 'Master: slaves connected now',
+      registers,
+      async collect() {
+        this.set((await masterStats())?.slaves.length ?? 0);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.replicationAckLatency,
+      help: 'Master: from bytes being written to a slave acknowledging them, over the broker\'s run (quantile 1 is the max)',
+      labelNames: ['quantile'],
+      registers,
+      async collect() {
+        const m = await masterStats();
+        this.reset();
+        if (m === undefined || m.lagMs.count === 0) return;
+        this.set({ quantile: '0.5' }, m.lagMs.p50 / 1000);
+        this.set({ quantile: '0.99' }, m.lagMs.p99 / 1000);
+        this.set({ quantile: '1' }, m.lagMs.max / 1000);
       },
     });
     new Gauge({

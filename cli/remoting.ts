@@ -8,6 +8,7 @@ import type { BrokerApi } from '../actors/BrokerApi.js';
 export interface RemotingServer {
   /** host:port it listens on. */
   readonly address: string;
+  readonly port: number;
   close(): Promise<void>;
 }
 
@@ -21,10 +22,16 @@ export interface RemoteBroker {
   close(): Promise<void>;
 }
 
+/**
+ * A one-shot command waits longer than a client's 3 s default: an admin scan of a big store, or a
+ * broker on a busy machine, may take that long, and nothing else is waiting on the answer.
+ */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 /** Connects and asks the broker's name: an unreachable address fails here, in one clear error. */
 export async function connectBroker(address: string): Promise<RemoteBroker> {
   const { connectBrokerApi } = await import('../protocol/remoting/RemoteBrokerApi.js');
-  const api = await connectBrokerApi(address);
+  const api = await connectBrokerApi(address, { requestTimeoutMs: REQUEST_TIMEOUT_MS });
   return {
     api,
     close: async () => api.close(),

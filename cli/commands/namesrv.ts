@@ -28,7 +28,7 @@ export function registerNamesrv(program: Command): void {
     .action(async (_o: unknown, cmd: Command) => {
       const o = cmd.opts<NamesrvOptions>();
       const [{ NameServer }, { startLogging }] = await Promise.all([import('../../actors/NameServer.js'), import('../logging.js')]);
-      const logs = startLogging(o.logLevel);
+      const logs = startLogging(o.logLevel, { hold: true });
       const signals = new StopSignals();
       let server: NameServer;
       try {
@@ -41,6 +41,7 @@ export function registerNamesrv(program: Command): void {
       const ready = { ready: true, namesrv: server.address, pid: process.pid };
       if (o.json === true) printJson(ready);
       else printLine(`petrelmq namesrv ready: ${server.address}, pid ${process.pid}`);
+      logs.release();
       log('info', 'name server ready', ready);
       await signals.wait();
       await server.shutdown();

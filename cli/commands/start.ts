@@ -70,7 +70,7 @@ async function runStart(o: StartOptions): Promise<void> {
     import('../metrics.js'),
     import('../logging.js'),
   ]);
-  const logs = startLogging(o.logLevel);
+  const logs = startLogging(o.logLevel, { hold: true });
   const signals = new StopSignals();
   let broker: Broker;
   try {
@@ -103,6 +103,10 @@ async function runStart(o: StartOptions): Promise<void> {
       })
     ).address;
     remoting = await serveRemoting(broker, o.host, o.remotingPort ?? broker.config.listenPort);
+    if (broker.config.namesrvAddr.trim() !== '') {
+      // Name servers hand this address to clients: it must be one they can dial.
+      await broker.advertise(wildcard ? `${broker.config.brokerIP1}:${remoting.port}` : remoting.address, broker.haAddress);
+    }
     if (o.metricsPort !== undefined) {
       const m = new BrokerMetrics(broker);
       try {
@@ -124,6 +128,8 @@ async function runStart(o: StartOptions): Promise<void> {
     broker: broker.brokerName,
     grpc,
     remoting: remoting.address,
+    ha: broker.haAddress ?? null,
+    namesrv: broker.config.namesrvAddr === '' ? null : broker.config.namesrvAddr,
     metrics: metrics === undefined ? null : `http://${metrics.server.address}/metrics`,
     store: broker.config.storePathRootDir,
     pid: process.pid,
@@ -131,9 +137,12 @@ async function runStart(o: StartOptions): Promise<void> {
   if (o.json === true) printJson(ready);
   else {
     const parts = [`grpc ${grpc}`, `remoting ${ready.remoting}`];
+    if (ready.ha !== null) parts.push(`ha ${ready.ha}`);
+    if (ready.namesrv !== null) parts.push(`registered with ${ready.namesrv}`);
     if (ready.metrics !== null) parts.push(`metrics ${ready.metrics}`);
     printLine(`petrelmq broker ${ready.broker} ready: ${parts.join(', ')}, store ${ready.store}, pid ${ready.pid}`);
   }
+  logs.release();
   log('info', 'broker ready', ready);
 
   await signals.wait();

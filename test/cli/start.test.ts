@@ -1,5 +1,6 @@
 import test from 'ava';
 import { existsSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Producer as OfficialProducer } from 'rocketmq-client-nodejs';
 import type { MessageExt } from '../../actors/BrokerApi.js';
@@ -21,6 +22,7 @@ test('start - one JSON ready line; clients send over gRPC and remoting; SIGTERM 
   t.is(first.ready['store'], store);
   t.regex(readyString(first, 'grpc'), /^127\.0\.0\.1:\d+$/);
   const remoting = readyString(first, 'remoting');
+  t.true(existsSync(path.join(store, 'abort')), 'a running broker holds its abort file');
 
   // The official RocketMQ 5 client over gRPC...
   const official = new OfficialProducer({ endpoints: readyString(first, 'grpc'), namespace: '', logger: quietLogger, topic: 'CliOrders' });
@@ -98,4 +100,21 @@ test('start - an unknown broker.conf key fails with ERR_CONFIG_INVALID; a valid 
   t.is(running.ready['broker'], 'broker-x');
   t.is(running.ready['store'], path.join(dir, 'from-conf'));
   t.is((await running.stop()).code, 0);
+});
+
+test('start - a port in use is one ERR_CONFIG_INVALID line, and the store is released', async (t) => {
+  const busy = net.createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+  const port = String((busy.address() as net.AddressInfo).port);
+  const store = tempDir(t);
+  for (const flag of ['--grpc-port', '--remoting-port', '--metrics-port']) {
+    const ports = { '--grpc-port': '0', '--remoting-port': '0', [flag]: port };
+    const r = await runCli(['start', '--store', store, ...Object.entries(ports).flat()]);
+    t.is(r.code, 2, flag);
+    t.is(r.stdout, '');
+    t.is(lines(r.stderr).length, 1, `${flag}: ${r.stderr}`);
+    t.regex(r.stderr, /^petrelmq: ERR_CONFIG_INVALID: .*EADDRINUSE/, flag);
+    t.false(existsSync(path.join(store, 'abort')), `${flag}: the broker shut down cleanly`);
+  }
 });
