@@ -162,6 +162,7 @@ async function runBench(L: Lib, mode: Mode, o: BenchOptions): Promise<Summary> {
       started = performance.now();
       const statuses = await produce(producer, o, () => template, latency, tick);
       const elapsedMs = performance.now() - started;
+      bar?.update(done);
       return summary(mode, o, target.label, elapsedMs, latency, statuses);
     }
 
@@ -215,6 +216,7 @@ async function runBench(L: Lib, mode: Mode, o: BenchOptions): Promise<Summary> {
     });
     const outcome = await Promise.race([finished.then(() => 'done' as const), timedOut]);
     clearTimeout(timer);
+    bar?.update(done);
     if (outcome === 'timeout') {
       throw new PetrelError('ERR_TIMEOUT', `bench consume: ${done} of ${o.messages} messages arrived within --timeout ${o.timeout} s`);
     }
