@@ -170,6 +170,7 @@ test('pushConsumer - tags: the broker matches hash codes, the consumer drops the
   const p = await producer(t, broker);
   for (const tag of ['Aa', 'BB', 'Aa', 'Other', 'BB']) await p.send({ topic: 'Tags', body: body(tag), tags: tag });
   await p.send({ topic: 'Tags', body: body('none') });
+  await until(async () => (await broker.maxOffset('Tags', 0)) === 6, 5000, 'all six dispatched');
   const pulled = await broker.pull({ group: 'raw', topic: 'Tags', queueId: 0, offset: 0, maxMsgNums: 32, filter: { type: 'TAG', expression: 'Aa' } });
   t.deepEqual(pulled.messages.map((m) => m.tags), ['Aa', 'BB', 'Aa', 'BB'], 'broker-side: hashes collide');
   const got: (string | undefined)[] = [];
