@@ -1,4 +1,6 @@
 import test from 'ava';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { MessageExt } from '../../actors/BrokerApi.js';
 import { Producer } from '../../client/Producer.js';
 import { PushConsumer } from '../../client/PushConsumer.js';
@@ -71,4 +73,34 @@ test('metrics - off unless --metrics-port; then /metrics serves every named metr
 
   t.is((await fetch(url.replace('/metrics', '/other'))).status, 404);
   t.is((await running.stop()).code, 0);
+});
+
+test('metrics - a SYNC_MASTER with a slave process reports replication latency, lag and connected slaves', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(path.join(dir, 'master.conf'), 'brokerRole=SYNC_MASTER\nhaListenPort=0\n');
+  const master = await startCli(t, [
+    'start', '--conf', path.join(dir, 'master.conf'), '--store', path.join(dir, 'master'), '--grpc-port', '0', '--remoting-port', '0', '--metrics-port', '0', '--json', '--log-level', 'silent',
+  ]);
+  writeFileSync(path.join(dir, 'slave.conf'), `brokerRole=SLAVE\nbrokerId=1\nhaMasterAddress=${readyString(master, 'ha')}\n`);
+  const slave = await startCli(t, ['start', '--conf', path.join(dir, 'slave.conf'), '--store', path.join(dir, 'slave'), '--grpc-port', '0', '--remoting-port', '0', '--json', '--log-level', 'silent']);
+  const url = readyString(master, 'metrics');
+  let text = '';
+  await until(async () => {
+    text = await (await fetch(url)).text();
+    return sample(text, METRIC_NAMES.replicationSlaves) === 1;
+  }, 20_000, 'the slave connected');
+
+  const api = await connectBrokerApi(readyString(master, 'remoting'));
+  t.teardown(() => api.close());
+  const producer = new Producer({ groupName: 'cli_ha_producer', broker: api });
+  await producer.start();
+  for (let i = 0; i < 20; i++) t.is((await producer.send({ topic: 'HaTopic', body: body(`m${i}`) })).sendStatus, 'SEND_OK');
+  await producer.shutdown();
+
+  text = await (await fetch(url)).text();
+  t.is(sample(text, `${METRIC_NAMES.replicationLatency}_count`, 'status="SEND_OK"'), 20);
+  t.true((sample(text, METRIC_NAMES.replicationAckLatency, 'quantile="0.5"') ?? -1) >= 0);
+  await until(async () => sample(await (await fetch(url)).text(), METRIC_NAMES.replicationLag) === 0, 20_000, 'the slave caught up');
+  t.is((await slave.stop()).code, 0);
+  t.is((await master.stop()).code, 0);
 });
