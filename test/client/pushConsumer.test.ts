@@ -192,6 +192,7 @@ test('pushConsumer - lag is visible per queue and group; reset to latest and the
   await broker.commitOffset('lagging', 'Lag', 0, 0);
   await broker.commitOffset('lagging', 'Lag', 1, 0);
   for (let i = 0; i < 60; i++) await p.send({ topic: 'Lag', body: body(`m${i}`) });
+  await until(async () => (await broker.maxOffset('Lag', 0)) + (await broker.maxOffset('Lag', 1)) === 60, 5000, 'all 60 dispatched');
   const progress = await broker.consumerProgress('lagging');
   t.is(progress.totalLag, 60);
   t.deepEqual(progress.queues.map((q) => q.lag), [30, 30]);
