@@ -265,7 +265,7 @@ export class Broker implements BrokerApi {
         throw new PetrelError('ERR_QUEUE_ID_INVALID', `queue ${String(qid)} is not a write queue of ${m.topic} (0..${cfg.writeQueueNums - 1})`);
       }
       const { msg, shownTopic } = toStore(m, qid, this.#levels.length);
-      pending.push(this.#putStore(msg, this.#uniq.next(now), shownTopic, qid, m.waitStoreMsgOK ?? true));
+      pending.push(this.#putStore(msg, uniqKeyOf(m) ?? this.#uniq.next(now), shownTopic, qid, m.waitStoreMsgOK ?? true));
     }
     return Promise.all(pending);
   }
@@ -527,3 +527,10 @@ export class Broker implements BrokerApi {
   }
 }
 
+function uniqKeyOf(m: Message): string | undefined {
+  if (m.uniqKey === undefined) return undefined;
+  if (typeof m.uniqKey !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(m.uniqKey)) {
+    throw new PetrelError('ERR_MESSAGE_ILLEGAL', 'message.uniqKey must be 1-128 characters of letters, digits, - or _');
+  }
+  return m.uniqKey;
+}

@@ -24,6 +24,11 @@ export interface Message {
   readonly delayLevel?: number;
   /** false skips the flush/replication wait (RocketMQ WAIT=false). Default true. */
   readonly waitStoreMsgOK?: boolean;
+  /**
+   * The client's message id (RocketMQ UNIQ_KEY), kept across retries so duplicates can be told
+   * apart. 1-128 characters of letters, digits, '-' and '_'. The broker makes one when absent.
+   */
+  readonly uniqKey?: string;
 }
 
 /** A stored message as a consumer receives it. */

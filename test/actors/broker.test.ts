@@ -139,3 +139,11 @@ test('broker - producers: instanceName defaults to DEFAULT and a second started 
   await p2.start();
   for (const p of [p2, p3, other]) await p.shutdown();
 });
+
+test('broker - a client-made unique key is kept as the message id and refused when malformed', async (t) => {
+  const broker = await startBroker(t);
+  const [r] = await broker.send([{ topic: 'Ids', body: body('x'), uniqKey: '0102FC000000013DA20B17C55500000000' }]);
+  t.is(r?.msgId, '0102FC000000013DA20B17C55500000000');
+  t.is((await broker.queryMessageById('0102FC000000013DA20B17C55500000000'))?.commitLogOffset, r?.commitLogOffset);
+  t.true(isPetrelError(await t.throwsAsync(broker.send([{ topic: 'Ids', body: body('x'), uniqKey: 'bad key' }])), 'ERR_MESSAGE_ILLEGAL'));
+});
