@@ -7,8 +7,12 @@
  * transferred ArrayBuffer. The reader copies every payload into a 1 MiB scratch buffer.
  * Latency: one-way, at a fixed rate (default 100k records/s), ring and postMessage one by one.
  *
- * Options: --seconds (per cell, default 1.5), --warmup ms (default 300), --capacity bytes
- * (ring, default 4 MiB), --rate records/s (default 100000), --latency-seconds (default 3),
+ * Each throughput cell runs --reps times (default 3), the four mechanisms one after the other in
+ * each round, and prints the median with the min-max spread (the machine is noisy).
+ *
+ * Options: --seconds (per cell, default 1), --warmup ms (default 200), --reps (default 3),
+ * --capacity bytes (ring, default 4 MiB), --rate records/s (default 100000),
+ * --latency-seconds (default 2.5),
  * --tick-us (latency sender tick, default 100), --spin-us (the ring reader's spin before
  * sleeping; default: RingReader's), --only throughput|latency.
  */
@@ -120,61 +124,68 @@ function ratio(a: number, b: number): string {
   return b > 0 ? `${(a / b).toFixed(2)}x` : '-';
 }
 
-export async function main(args: string[]): Promise<void> {
-  const seconds = parseFlag(args, 'seconds', 1.5);
-  const warmupMs = parseFlag(args, 'warmup', 300);
-  const capacity = parseFlag(args, 'capacity', 1 << 22);
-  const rate = parseFlag(args, 'rate', 100_000);
-  const latencySeconds = parseFlag(args, 'latency-seconds', 3);
-  const tickUs = parseFlag(args, 'tick-us', 100);
-  const spinFlag = parseFlag(args, 'spin-us', -1);
-  const spinUs = spinFlag < 0 ? undefined : spinFlag;
-  const onlyAt = args.indexOf('--only');
-  const only = onlyAt < 0 ? undefined : args[onlyAt + 1];
-  console.log(
-    `ring benchmark: ${availableParallelism()} cores (load average ${loadavg()[0]?.toFixed(1)} at start), Node ${process.version}; ` +
-      `${seconds} s per cell after ${warmupMs} ms warm-up; ` +
-      `ring capacity ${capacity} bytes; the reader copies each payload into a 1 MiB scratch buffer`,
-  );
-  const rows: string[][] = [];
-  const goals: { ring: number; pm: number; batch: number; label: string }[] = [];
-  for (const size of only === 'latency' ? [] : [100, 1024]) {
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** "median (min-max)" as PERF.md prints it. */
+function spread(values: readonly number[]): string {
+  if (values.length < 2) return fmt(values[0] ?? Number.NaN);
+  return `${fmt(median(values))} (${fmt(Math.min(...values))}-${fmt(Math.max(...values))})`;
+}
+
+const MECHANISMS = ['ring', 'ring-batch', 'postMessage', 'transfer'] as const;
+
+interface Cell {
+  readonly label: string;
+  readonly rates: Record<Mechanism, number[]>;
+  readonly mbs: Record<Mechanism, number[]>;
+}
+
+/** Each repetition runs the four mechanisms back to back, so machine noise hits them alike. */
+async function throughputCells(o: Omit<CellOptions, 'size' | 'writers'>, reps: number): Promise<Cell[]> {
+  const cells: Cell[] = [];
+  for (const size of [100, 1024]) {
     for (const writers of [1, 4]) {
-      const o = { size, writers, seconds, warmupMs, capacity };
-      const measured = new Map<Mechanism, number>();
-      for (const m of ['ring', 'ring-batch', 'postMessage', 'transfer'] as const) {
-        const r = await runCell(m, o);
-        const tp = throughput(r.records, r.bytes, r.elapsedMs);
-        measured.set(m, tp.msgsPerSec);
-        rows.push([LABELS[m], `${size} B`, String(writers), fmt(tp.msgsPerSec), fmt(tp.mbPerSec), '', '']);
+      const rates = { ring: [], 'ring-batch': [], postMessage: [], transfer: [] } as Record<Mechanism, number[]>;
+      const mbs = { ring: [], 'ring-batch': [], postMessage: [], transfer: [] } as Record<Mechanism, number[]>;
+      for (let rep = 0; rep < reps; rep++) {
+        for (const m of MECHANISMS) {
+          const r = await runCell(m, { ...o, size, writers });
+          const tp = throughput(r.records, r.bytes, r.elapsedMs);
+          rates[m].push(tp.msgsPerSec);
+          mbs[m].push(tp.mbPerSec);
+        }
       }
-      const pm = measured.get('postMessage') ?? 0;
-      const batch = measured.get('transfer') ?? 0;
-      for (const row of rows.slice(-4, -2)) {
-        const v = measured.get(row[0] === LABELS.ring ? 'ring' : 'ring-batch') ?? 0;
-        row[5] = ratio(v, pm);
-        row[6] = ratio(v, batch);
-      }
-      goals.push({ ring: measured.get('ring') ?? 0, pm, batch, label: `${size} B x ${writers}` });
+      cells.push({ label: `${size === 100 ? '100 B' : '1 KiB'} x ${writers}`, rates, mbs });
     }
   }
-  if (rows.length > 0) {
-    console.log('\nthroughput (records/s and MB/s of payload; ratios: ring against the two postMessage baselines)');
-    table(['mechanism', 'record', 'writers', 'records/s', 'MB/s', 'vs 1-by-1', 'vs batches'], rows);
+  return cells;
+}
+
+function printThroughput(cells: readonly Cell[]): void {
+  const rows: string[][] = [];
+  for (const c of cells) {
+    const pm = median(c.rates.postMessage);
+    const batch = median(c.rates.transfer);
+    for (const m of MECHANISMS) {
+      const rate = median(c.rates[m]);
+      const ring = m === 'ring' || m === 'ring-batch';
+      rows.push([LABELS[m], c.label, spread(c.rates[m]), fmt(median(c.mbs[m])), ring ? ratio(rate, pm) : '', ring ? ratio(rate, batch) : '']);
+    }
   }
-  const lat =
-    only === 'throughput'
-      ? []
-      : [
-          await runLatency('ring', rate, latencySeconds, capacity, spinUs, tickUs),
-          await runLatency('postMessage', rate, latencySeconds, capacity, spinUs, tickUs),
-        ];
-  if (lat.length > 0) {
-    console.log(
-      `\none-way latency, 100 B records at a fixed ${fmt(rate)} records/s (${fmt((rate * tickUs) / 1e6)} every ${tickUs} us) ` +
-        `for ${latencySeconds} s, first 10% not counted`,
-    );
-    table(
+  console.log('\nthroughput: records/s median (min-max), MB/s of payload; ratios of medians against the postMessage baselines');
+  table(['mechanism', 'records x writers', 'records/s', 'MB/s', 'vs 1-by-1', 'vs batches'], rows);
+}
+
+function printLatency(lat: readonly LatencyResult[], rate: number, tickUs: number, seconds: number): void {
+  console.log(
+    `\none-way latency, 100 B records at a fixed ${fmt(rate)} records/s (${fmt((rate * tickUs) / 1e6)} every ${tickUs} us) ` +
+      `for ${seconds} s, first 10% not counted`,
+  );
+  table(
     ['mechanism', 'sent/s', 'records', 'p50 us', 'p99 us', 'p99.9 us', 'max us'],
     lat.map((r, i) => [
       i === 0 ? 'SharedRing, write() per record' : 'postMessage, 1 record per message',
@@ -185,16 +196,53 @@ export async function main(args: string[]): Promise<void> {
       fmt(r.p999us),
       fmt(r.maxUs),
     ]),
-    );
-  }
+  );
+}
 
-  console.log('\ngoals (ring = write() per record)');
-  for (const g of goals) {
+function printGoals(cells: readonly Cell[], ringLatency: LatencyResult | undefined, rate: number): void {
+  console.log('\ngoals (ring = write() per record, medians)');
+  const met = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+  for (const c of cells) {
+    const ring = median(c.rates.ring);
+    const pm = median(c.rates.postMessage);
+    const batch = median(c.rates.transfer);
     console.log(
-      `  ${g.label.padEnd(12)} ring/postMessage 1-by-1 ${ratio(g.ring, g.pm).padStart(7)} (goal >= 10x: ${g.ring >= 10 * g.pm ? 'met' : 'NOT met'})` +
-        `   ring/transferred batches ${ratio(g.ring, g.batch).padStart(6)} (goal >= 0.7x: ${g.ring >= 0.7 * g.batch ? 'met' : 'NOT met'})`,
+      `  ${c.label.padEnd(10)} ring/postMessage 1-by-1 ${ratio(ring, pm).padStart(7)} (>= 10x: ${met(ring >= 10 * pm)})` +
+        `   ring/transferred batches ${ratio(ring, batch).padStart(6)} (>= 0.7x: ${met(ring >= 0.7 * batch)})`,
     );
   }
-  const p99 = lat[0]?.p99us;
-  if (p99 !== undefined) console.log(`  ring p99 at ${fmt(rate)} records/s: ${fmt(p99)} us (goal < 100 us: ${p99 < 100 ? 'met' : 'NOT met'})`);
+  if (ringLatency !== undefined) {
+    console.log(`  ring p99 at ${fmt(rate)} records/s: ${fmt(ringLatency.p99us)} us (< 100 us: ${met(ringLatency.p99us < 100)})`);
+  }
+}
+
+export async function main(args: string[]): Promise<void> {
+  const seconds = parseFlag(args, 'seconds', 1);
+  const warmupMs = parseFlag(args, 'warmup', 200);
+  const reps = parseFlag(args, 'reps', 3);
+  const capacity = parseFlag(args, 'capacity', 1 << 22);
+  const rate = parseFlag(args, 'rate', 100_000);
+  const latencySeconds = parseFlag(args, 'latency-seconds', 2.5);
+  const tickUs = parseFlag(args, 'tick-us', 100);
+  const spinFlag = parseFlag(args, 'spin-us', -1);
+  const spinUs = spinFlag < 0 ? undefined : spinFlag;
+  const onlyAt = args.indexOf('--only');
+  const only = onlyAt < 0 ? undefined : args[onlyAt + 1];
+  console.log(
+    `ring benchmark: ${availableParallelism()} cores (load average ${loadavg()[0]?.toFixed(1)} at start), Node ${process.version}; ` +
+      `${reps} x ${seconds} s per cell after ${warmupMs} ms warm-up; ring capacity ${capacity} bytes; ` +
+      'every reader copies each payload into a 1 MiB scratch buffer',
+  );
+  const cells = only === 'latency' ? [] : await throughputCells({ seconds, warmupMs, capacity }, reps);
+  if (cells.length > 0) printThroughput(cells);
+  const lat =
+    only === 'throughput'
+      ? []
+      : [
+          await runLatency('ring', rate, latencySeconds, capacity, spinUs, tickUs),
+          await runLatency('postMessage', rate, latencySeconds, capacity, spinUs, tickUs),
+        ];
+  if (lat.length > 0) printLatency(lat, rate, tickUs, latencySeconds);
+  printGoals(cells, lat[0], rate);
+  console.log(`load average at the end: ${loadavg()[0]?.toFixed(1)}`);
 }
