@@ -89,6 +89,7 @@ export async function main(args: string[]): Promise<void> {
     `store bench: MessageStore.putMessage in one thread (CommitLog + ConsumeQueue + index), ${QUEUES} queues, ` +
       `CommitLog files of ${fileSize} B; ${reps} rep(s), median shown; baseline and store alternate order each rep`,
   );
+  console.log(`  load average before: ${os.loadavg()[0]?.toFixed(1)} on ${os.cpus().length} CPUs (other work on the machine slows both columns)`);
   console.log('  cold: RocketMQ defaults, files created sparse when needed, page faults inside the timed loop');
   console.log('  warmed: warmMapedFileEnable, first file created and pre-faulted before the clock; later files are made inline, unwarmed');
   const rows: string[][] = [];
@@ -126,4 +127,5 @@ export async function main(args: string[]): Promise<void> {
     }
   }
   table(['message', 'files', 'count', 'store msgs/s', 'payload MB/s', 'log MB/s', 'baseline MB/s', 'store/baseline', 'shutdown ms'], rows);
+  console.log(`load average after: ${os.loadavg()[0]?.toFixed(1)}`);
 }
