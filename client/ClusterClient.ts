@@ -213,9 +213,10 @@ export class ClusterClient implements BrokerApi {
   async createTopic(config: { topic: string; readQueueNums?: number; writeQueueNums?: number; perm?: number; order?: boolean }): Promise<TopicConfig> {
     const names = [...(await this.#cache.groups()).entries()].filter(([, a]) => a[0] !== undefined).map(([n]) => n).sort();
     if (names.length === 0) throw new PetrelError('ERR_SERVICE_NOT_AVAILABLE', 'no broker group with a master is registered');
-    const results = await Promise.all(names.map((n) => this.group(n).createTopic(config)));
+    const [first] = await Promise.all(names.map((n) => this.group(n).createTopic(config)));
     this.#cache.invalidate(config.topic);
-    return results[0] as TopicConfig;
+    if (first === undefined) throw new PetrelError('ERR_SERVICE_NOT_AVAILABLE', 'no broker group created the topic');
+    return first;
   }
 
   async getTopic(topic: string): Promise<TopicConfig | undefined> {
