@@ -105,6 +105,7 @@ export class RpcClient {
     const frame = encodeFrame({ type: 'request', id, method, args, oneway: false }, this.#maxFrame);
     const started = performance.now();
     const socket = await this.#connect(timeoutMs);
+    if (this.#closed) throw new PetrelError('ERR_CLIENT_STATE', `connection to ${this.address} was closed`);
     if (socket.destroyed) throw new PetrelError('ERR_REMOTE', `connection to ${this.address} closed before ${method} was written`);
     const left = Math.max(1, timeoutMs - (performance.now() - started));
     return new Promise<unknown>((resolve, reject) => {

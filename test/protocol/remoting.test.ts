@@ -199,3 +199,11 @@ test('remoting - close() fails requests in flight with ERR_CLIENT_STATE', async 
   await until(() => server.connectionCount === 0, 2000, 'server sees the close');
   t.pass();
 });
+
+test('remoting - close() while the connection is still being opened fails the call with ERR_CLIENT_STATE', async (t) => {
+  const server = await serve(t);
+  const c = new RpcClient(server.address);
+  const p = c.call('echo', ['too late']);
+  c.close();
+  t.true(isPetrelError(await t.throwsAsync(p), 'ERR_CLIENT_STATE'));
+});
