@@ -25,6 +25,10 @@ export class Latency {
     this.recordNs(ms * 1e6);
   }
 
+  reset(): void {
+    this.#h.reset();
+  }
+
   get count(): number {
     return this.#h.count;
   }
