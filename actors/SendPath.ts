@@ -111,7 +111,7 @@ export class SendPath {
     let at = 0;
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i] as PendingSend;
-      const size = this.#o.encoder.encode(p.msg, buf, at, p.uniqKey);
+      const size = this.#o.encoder.encode(p.msg, buf, at, p.uniqKey, true);
       sizes[i] = size;
       queueIds[i] = p.msg.queueId;
       noQueue[i] = p.noQueue ? 1 : 0;

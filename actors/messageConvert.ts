@@ -14,19 +14,23 @@ const BROKER_PROPERTIES = new Set(['TAGS', 'KEYS', 'UNIQ_KEY', 'WAIT', 'DELAY', 
 
 export function toStore(m: Message, queueId: number, levels: number): { msg: MessageToStore; shownTopic: string } {
   if (m.flag !== undefined && !Number.isInteger(m.flag)) throw new PetrelError('ERR_MESSAGE_ILLEGAL', 'message.flag must be an integer');
-  const base = {
+  const level = m.delayLevel ?? 0;
+  if (!Number.isInteger(level) || level < 0) throw new PetrelError('ERR_MESSAGE_ILLEGAL', `delayLevel must be a non-negative integer, got ${String(m.delayLevel)}`);
+  // One object shape for every message: the encoder's hot loop stays monomorphic.
+  const msg: MessageToStore = {
+    topic: m.topic,
+    queueId,
     body: m.body,
     flag: m.flag ?? 0,
     bornTimestamp: Date.now(),
     waitStoreMsgOK: m.waitStoreMsgOK ?? true,
-    ...(m.tags === undefined ? {} : { tags: m.tags }),
-    ...(m.keys === undefined ? {} : { keys: m.keys }),
-    ...(m.properties === undefined ? {} : { properties: m.properties }),
+    tags: m.tags,
+    keys: m.keys,
+    properties: m.properties,
+    systemProperties: undefined,
   };
-  const level = m.delayLevel ?? 0;
-  if (!Number.isInteger(level) || level < 0) throw new PetrelError('ERR_MESSAGE_ILLEGAL', `delayLevel must be a non-negative integer, got ${String(m.delayLevel)}`);
-  if (level === 0) return { msg: { ...base, topic: m.topic, queueId }, shownTopic: m.topic };
-  return { msg: delayed({ ...base, topic: m.topic, queueId }, Math.min(level, levels)), shownTopic: m.topic };
+  if (level === 0) return { msg, shownTopic: m.topic };
+  return { msg: delayed(msg, Math.min(level, levels)), shownTopic: m.topic };
 }
 
 /** The same message parked in the schedule topic's queue for `level` (RocketMQ's delay path). */

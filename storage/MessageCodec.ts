@@ -40,27 +40,27 @@ export interface MessageToStore {
   readonly queueId: number;
   readonly body: Uint8Array;
   /** Opaque producer int. Default 0. */
-  readonly flag?: number;
+  readonly flag?: number | undefined;
   /** Compression and transaction bits; the IPv6 host bits are set by the encoder. Default 0. */
-  readonly sysFlag?: number;
+  readonly sysFlag?: number | undefined;
   /** Producer clock, ms. Default 0. */
-  readonly bornTimestamp?: number;
+  readonly bornTimestamp?: number | undefined;
   /** Producer address. Default: the store host. */
-  readonly bornHost?: SocketAddress;
-  readonly reconsumeTimes?: number;
-  readonly preparedTransactionOffset?: number;
+  readonly bornHost?: SocketAddress | undefined;
+  readonly reconsumeTimes?: number | undefined;
+  readonly preparedTransactionOffset?: number | undefined;
   /** TAGS: one tag string; its Java hash becomes the ConsumeQueue tag code. */
-  readonly tags?: string;
+  readonly tags?: string | undefined;
   /** KEYS: indexed one by one; a string is split on spaces. */
-  readonly keys?: string | readonly string[];
+  readonly keys?: string | readonly string[] | undefined;
   /** UNIQ_KEY, set by the client before its first attempt; the store makes one when absent. */
-  readonly uniqKey?: string;
+  readonly uniqKey?: string | undefined;
   /** WAIT (waitStoreMsgOK). Default true, written as RocketMQ clients write it. */
-  readonly waitStoreMsgOK?: boolean;
+  readonly waitStoreMsgOK?: boolean | undefined;
   /** User properties; RocketMQ's reserved names are refused. */
-  readonly properties?: Readonly<Record<string, string>>;
+  readonly properties?: Readonly<Record<string, string>> | undefined;
   /** Broker-set properties (DELAY, REAL_TOPIC, ...); reserved names allowed. */
-  readonly systemProperties?: Readonly<Record<string, string>>;
+  readonly systemProperties?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface MessageEncoderOptions {
@@ -213,10 +213,11 @@ export class MessageEncoder {
    * and STORETIMESTAMP are written as 0 for the writer to patch. Throws a PetrelError (and
    * leaves nothing the caller should publish) on bad input or when the target is too small.
    * A `uniqKey` passed apart from `msg.uniqKey` is taken to come from the caller's own
-   * generator and is not checked again.
+   * generator and is not checked again. `validated` skips the checks for a message that has
+   * just passed `encodedSize` unchanged (the broker's send path sizes, then encodes).
    */
-  encode(msg: MessageToStore, target: Uint8Array, offset: number, uniqKey: string | undefined = msg.uniqKey): number {
-    const topic = this.#validate(msg, uniqKey);
+  encode(msg: MessageToStore, target: Uint8Array, offset: number, uniqKey: string | undefined = msg.uniqKey, validated = false): number {
+    const topic = validated ? this.topicBytes(msg.topic) : this.#validate(msg, uniqKey);
     const view = this.#viewOf(target);
     const body = msg.body;
     const bornHost = msg.bornHost ?? this.#storeHost;
