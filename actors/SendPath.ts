@@ -57,6 +57,7 @@ export class SendPath {
   #queuedBytes = 0;
   #inFlight = 0;
   #closed = false;
+  #scheduled = false;
 
   constructor(options: SendPathOptions) {
     this.#o = options;
@@ -74,7 +75,15 @@ export class SendPath {
     this.#queue.push(p);
     this.#queuedAt.push(performance.now());
     this.#queuedBytes += p.size;
-    if (this.#inFlight < MAX_IN_FLIGHT) this.#dispatch();
+    // Dispatch at the end of this turn of the event loop, so that the sends made in the same
+    // turn (many tasks resuming together) share one batch instead of the first going out alone.
+    if (this.#inFlight < MAX_IN_FLIGHT && !this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.#dispatch();
+      });
+    }
   }
 
   close(): void {
