@@ -9,6 +9,7 @@
  * Owned by one ClusterClient on its thread.
  */
 import type { BrokerApi, ConsumerRegistration } from '../actors/BrokerApi.js';
+import { sleep } from './sleep.js';
 
 /** Runs an operation on every reachable broker group; rejects only when none answered. */
 export type EachGroup = <T>(op: (g: BrokerApi) => Promise<T>) => Promise<T[]>;
@@ -77,15 +78,3 @@ function sameIds(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

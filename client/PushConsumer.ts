@@ -18,6 +18,7 @@ import { SubscriptionFilter } from './SubscriptionFilter.js';
 import { openBrokerSource } from './BrokerSource.js';
 import type { ClusterClient } from './ClusterClient.js';
 import type { ConsumeFromWhere, MessageListener, PushConsumerNamesrvOptions, PushConsumerOptions } from './consumeTypes.js';
+import { sleep } from './sleep.js';
 
 export { ConsumeStatus, ConsumeOrderlyStatus } from './consumeTypes.js';
 export type { PushConsumerOptions, PushConsumerNamesrvOptions, MessageListener } from './consumeTypes.js';
@@ -297,17 +298,5 @@ function key(mq: MessageQueue): string {
   return `${mq.brokerName}/${mq.topic}/${mq.queueId}`;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 export type { MessageExt };
