@@ -122,7 +122,11 @@ export class GrpcEndpoint {
     return this.#address;
   }
 
-  async start(options: GrpcEndpointOptions = {}): Promise<{ address: string }> {
+  /**
+   * Resolves with the advertised host:port and the port bound (they differ only when
+   * advertisedAddress names another port).
+   */
+  async start(options: GrpcEndpointOptions = {}): Promise<{ address: string; port: number }> {
     if (this.#server !== undefined) throw new PetrelError('ERR_CLIENT_STATE', 'grpc endpoint already started');
     const host = options.host ?? '127.0.0.1';
     const port = options.port ?? 0;
@@ -199,7 +203,7 @@ export class GrpcEndpoint {
     this.#ctx = ctx;
     this.#address = hostPort(advertised.host, advertised.port);
     log('info', 'grpc endpoint listening', { bind: hostPort(host, boundPort), advertised: this.#address, tls: options.tls !== undefined, acl: acl !== undefined });
-    return { address: this.#address };
+    return { address: this.#address, port: boundPort };
   }
 
   /** Graceful, then forced after shutdownGraceMs. Safe to call twice. */
