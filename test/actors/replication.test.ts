@@ -126,6 +126,7 @@ test('replication - ASYNC_MASTER answers without waiting for a slave, and the sl
   t.is(r?.sendStatus, 'SEND_OK');
   const slave = await startSlave(t, master);
   await waitCaughtUp(master, slave);
+  await waitDispatched(slave);
   t.is((await slave.viewMessageByOffset(r?.commitLogOffset ?? -1))?.msgId, r?.msgId);
 });
 
