@@ -25,6 +25,7 @@ test('broker - a send returns offsets, ids and the queue, and the message reads 
   t.is(r.commitLogOffset, 0);
   t.regex(r.msgId, /^[0-9A-F]{32}$/);
   t.regex(r.offsetMsgId, /^[0-9A-F]{32}$/);
+  await until(() => broker.positions.get(Position.DISPATCHED) > r.commitLogOffset, 5000, 'dispatch');
   const byKey = await broker.queryMessageByKey('Orders', 'order-1', 10, 0, Date.now() + 1000);
   t.deepEqual(byKey.map((m) => m.msgId), [r.msgId]);
   const byId = await broker.queryMessageById(r.offsetMsgId);
@@ -144,6 +145,7 @@ test('broker - a client-made unique key is kept as the message id and refused wh
   const broker = await startBroker(t);
   const [r] = await broker.send([{ topic: 'Ids', body: body('x'), uniqKey: '0102FC000000013DA20B17C55500000000' }]);
   t.is(r?.msgId, '0102FC000000013DA20B17C55500000000');
+  await until(() => broker.positions.get(Position.DISPATCHED) > (r?.commitLogOffset ?? 0), 5000, 'dispatch');
   t.is((await broker.queryMessageById('0102FC000000013DA20B17C55500000000'))?.commitLogOffset, r?.commitLogOffset);
   t.true(isPetrelError(await t.throwsAsync(broker.send([{ topic: 'Ids', body: body('x'), uniqKey: 'bad key' }])), 'ERR_MESSAGE_ILLEGAL'));
 });
