@@ -72,6 +72,7 @@ function storeConfigOf(c: BrokerConfig): MessageStoreConfig {
     syncFlushTimeout: c.syncFlushTimeout,
     messageDelayLevel: c.messageDelayLevel,
     storeHost: `${c.brokerIP1}:${c.listenPort}`,
+    accessMessageInMemoryMaxRatio: c.accessMessageInMemoryMaxRatio,
     defaultTopicQueueNums: 1024,
   });
 }
@@ -282,6 +283,7 @@ export class Broker implements BrokerApi {
       nextBeginOffset: r.nextBeginOffset,
       minOffset: r.minOffset,
       maxOffset: r.maxOffset,
+      ...(r.suggestPullingFromSlave ? { suggestPullingFromSlave: true } : {}),
     };
   }
 

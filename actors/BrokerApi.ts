@@ -135,6 +135,12 @@ export interface PullResult {
   readonly nextBeginOffset: number;
   readonly minOffset: number;
   readonly maxOffset: number;
+  /**
+   * Set by the broker that served the pull when what remains to be read of its CommitLog after
+   * this pull exceeds its hot share (accessMessageInMemoryMaxRatio of RAM): the reader is far
+   * behind and a slave of the group should serve it (RocketMQ's suggestPullingFromSlave).
+   */
+  readonly suggestPullingFromSlave?: boolean;
 }
 
 export const MessageModel = { CLUSTERING: 'CLUSTERING', BROADCASTING: 'BROADCASTING' } as const;

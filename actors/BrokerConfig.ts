@@ -75,6 +75,14 @@ const schema = z
     haTransferBatchSize: int(1024, 64 * 1024 * 1024).default(32 * 1024),
     haHeartbeatInterval: int(10).default(5_000),
     haHousekeepingInterval: int(100).default(20_000),
+    /**
+     * Share of RAM, percent (0..100), of the CommitLog tail counted as hot. A pull that leaves more
+     * than this unread behind the CommitLog end is answered with suggestPullingFromSlave, and a
+     * cluster client then reads that queue from a slave of the group. The distance is measured, as
+     * in RocketMQ, from the start of the last message the pull read, so 0 makes every pull that
+     * returns messages suggest the slave (tests); a consumer at the end of its queue is never sent.
+     */
+    accessMessageInMemoryMaxRatio: int(0, 100).default(40),
     /** Broker -> name server registration period, ms (RocketMQ clamps to 10-60 s). */
     registerNameServerPeriod: int(100).default(30_000),
   })

@@ -85,6 +85,8 @@ export interface PullReply {
   readonly buffer: Uint8Array;
   readonly sizes: number[];
   readonly stats: PullStats;
+  /** The reader is far behind this store's CommitLog end (GetMessage's verdict). */
+  readonly suggestPullingFromSlave: boolean;
 }
 
 /** Totals of every pull since the dispatcher started, and of the bitmaps computed at dispatch. */
@@ -227,6 +229,7 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
         maxOffset: r.maxOffset,
         buffer: r.buffer.subarray(0, r.bufferTotalSize),
         sizes: r.messages.map((g) => g.size),
+        suggestPullingFromSlave: r.suggestPullingFromSlave,
       };
     },
     filters(s, m) {

@@ -12,6 +12,12 @@
  * - Offsets committed while the master is away go to a slave and are also kept here; before the
  *   master serves anything again they are committed to it where they are ahead of its own, so
  *   progress made on the slave is not lost and the master's table is authoritative afterwards.
+ * - A pull the master answers with suggestPullingFromSlave (the consumer is far behind its
+ *   CommitLog end) sends the next pulls of that queue to a slave, while the master stays up. The
+ *   queue goes back to the master when a slave pull no longer suggests it (the slave judges
+ *   against its own CommitLog end), when the slave cannot serve the offset or cannot be reached,
+ *   or after masterProbeIntervalMs. Offsets are still committed to the master and only ever move
+ *   by what a pull returned.
  *
  * Owned by one ClusterClient on its thread. The pending offsets live in memory: a client that dies
  * during an outage loses them and its group re-consumes from the master's offsets (at-least-once).
@@ -30,7 +36,7 @@ export interface BrokerGroupViewDeps {
   connection(addr: string): BrokerApi;
   /** Asks for fresher routes, after a broker could not be reached. */
   onUnreachable(addr: string): void;
-  /** How long reads skip a master that could not be reached, ms. */
+  /** How long reads skip a master that could not be reached, and longest a queue follows its suggestion to read from a slave, ms. */
   readonly masterProbeIntervalMs: number;
   /** Longest long poll held by a slave, ms. */
   readonly slaveLongPollMs: number;
@@ -57,6 +63,8 @@ export class BrokerGroupView implements BrokerApi {
   readonly #d: BrokerGroupViewDeps;
   readonly #clock: Clock;
   readonly #pending = new Map<string, PendingOffset>();
+  /** Queues (group@topic@queueId) the master suggested reading from a slave, until when (monotonic ms). */
+  readonly #slaveSuggested = new Map<string, number>();
   #masterDownUntil = 0;
 
   constructor(deps: BrokerGroupViewDeps) {
@@ -148,12 +156,65 @@ export class BrokerGroupView implements BrokerApi {
   }
 
   async pull(request: PullRequest): Promise<PullResult> {
+    const key = `${request.group}@${request.topic}@${request.queueId}`;
+    const fromSlave = await this.#pullSuggestedSlave(key, request);
+    if (fromSlave !== undefined) return fromSlave;
     return this.#read(async (b, onSlave) => {
-      if (!onSlave) return b.pull(request);
-      const longPollMs = Math.min(request.longPollMs ?? 0, this.#d.slaveLongPollMs);
-      const r = await b.pull({ ...request, longPollMs });
-      if (!SLAVE_CANNOT_SERVE.has(r.status)) return r;
-      return { ...r, status: 'OFFSET_OVERFLOW_ONE', messages: [], nextBeginOffset: request.offset };
+      if (onSlave) return this.#slavePull(b, request);
+      const r = await b.pull(request);
+      if (r.suggestPullingFromSlave === true && this.#slaveAddrs().length > 0) {
+        this.#slaveSuggested.set(key, this.#clock.monotonic() + this.#d.masterProbeIntervalMs);
+      } else {
+        this.#slaveSuggested.delete(key);
+      }
+      return r;
+    });
+  }
+
+  /**
+   * The pull of a queue the master sent to a slave, or undefined when the master should serve it
+   * (no suggestion, or it expired, or no slave could serve the offset). Each outcome that ends the
+   * suggestion clears it, so the next pull of the queue asks the master again.
+   */
+  async #pullSuggestedSlave(key: string, request: PullRequest): Promise<PullResult | undefined> {
+    const until = this.#slaveSuggested.get(key);
+    if (until === undefined) return undefined;
+    if (this.#clock.monotonic() >= until || this.onSlave) {
+      this.#slaveSuggested.delete(key);
+      return undefined;
+    }
+    for (const addr of this.#slaveAddrs()) {
+      let r: PullResult;
+      try {
+        // a backlog is expected there: no long poll, and an empty answer hands the queue back at once
+        r = await this.#d.connection(addr).pull({ ...request, longPollMs: 0 });
+      } catch (err) {
+        if (!isUnreachable(err)) throw err;
+        this.#d.onUnreachable(addr);
+        continue;
+      }
+      if (SLAVE_CANNOT_SERVE.has(r.status) || r.status === 'OFFSET_OVERFLOW_ONE') break;
+      if (r.suggestPullingFromSlave !== true) this.#slaveSuggested.delete(key);
+      return r;
+    }
+    this.#slaveSuggested.delete(key);
+    return undefined;
+  }
+
+  /** A pull served by a slave: its long poll shortened, an offset it lacks answered "nothing yet". */
+  async #slavePull(api: BrokerApi, request: PullRequest): Promise<PullResult> {
+    const longPollMs = Math.min(request.longPollMs ?? 0, this.#d.slaveLongPollMs);
+    const r = await api.pull({ ...request, longPollMs });
+    if (!SLAVE_CANNOT_SERVE.has(r.status)) return r;
+    return { ...r, status: 'OFFSET_OVERFLOW_ONE', messages: [], nextBeginOffset: request.offset };
+  }
+
+  /** The group's slave addresses in brokerId order. */
+  #slaveAddrs(): string[] {
+    const addrs = this.#d.addrs();
+    return Object.keys(addrs).map(Number).filter((id) => id !== 0).sort((a, b) => a - b).flatMap((id) => {
+      const addr = addrs[id];
+      return addr === undefined ? [] : [addr];
     });
   }
 

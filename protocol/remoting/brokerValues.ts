@@ -122,13 +122,14 @@ export function sendResult(c: Check, v: unknown, path: string): SendResult {
 
 export function pullResult(c: Check, v: unknown, path: string): PullResult {
   const r = rec(c, v, path);
-  return {
+  return defined({
     status: oneOf(c, r['status'], `${path}.status`, GET_STATUSES),
     messages: list(c, r['messages'], `${path}.messages`).map((m, i) => messageExt(c, m, `${path}.messages[${i}]`)),
     nextBeginOffset: int(c, r['nextBeginOffset'], `${path}.nextBeginOffset`),
     minOffset: int(c, r['minOffset'], `${path}.minOffset`),
     maxOffset: int(c, r['maxOffset'], `${path}.maxOffset`),
-  };
+    suggestPullingFromSlave: opt(r['suggestPullingFromSlave'], (x) => bool(c, x, `${path}.suggestPullingFromSlave`)),
+  });
 }
 
 export function topicConfig(c: Check, v: unknown, path: string): TopicConfig {
