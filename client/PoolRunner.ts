@@ -1,42 +1,48 @@
 /**
- * Runs a module listener in a piscina pool of threadMin..threadMax threads: the pool grows while
- * batches wait and shrinks back after idleTimeout. Each task carries several batches (never one
- * task per message); a thread runs one task at a time.
+ * Runs a module listener in a runtime/Pool (piscina) of threadMin..threadMax threads: the pool
+ * grows while batches wait and shrinks back after an idle second. Each pool task carries several
+ * batches (never one task per message); a thread runs one task at a time.
  */
-import { Piscina } from 'piscina';
 import { pathToFileURL } from 'node:url';
 import type { MessageExt, MessageQueue } from '../actors/BrokerApi.js';
+import { Pool } from '../runtime/Pool.js';
 import type { ConsumeStatus } from './consumeTypes.js';
-import type { ConsumeTask } from './consumeWorker.js';
+import type { ConsumeItem } from './consumeWorker.js';
 
 export class PoolRunner {
-  readonly #pool: Piscina;
+  readonly #pool: Pool<ConsumeItem, ConsumeStatus[]>;
   readonly #module: string;
   readonly #exportName: string;
 
   constructor(module: string | URL, exportName: string, threadMin: number, threadMax: number) {
     this.#module = module instanceof URL ? module.href : module.startsWith('file:') ? module : pathToFileURL(module).href;
     this.#exportName = exportName;
-    this.#pool = new Piscina({
-      filename: new URL('./consumeWorker.js', import.meta.url).href,
+    this.#pool = new Pool<ConsumeItem, ConsumeStatus[]>({
+      module: new URL('./consumeWorker.js', import.meta.url),
+      exportName: 'consumeBatches',
       minThreads: threadMin,
       maxThreads: threadMax,
-      idleTimeout: 1000,
-      concurrentTasksPerWorker: 1,
+      idleTimeoutMs: 1000,
+      // The consume service never hands over more tasks than threads.
+      maxQueue: threadMax,
     });
   }
 
   /** Threads alive now. */
   get threads(): number {
-    return this.#pool.threads.length;
+    return this.#pool.threadCount;
+  }
+
+  /** Most tasks that ran at once on the pool's threads. */
+  get peakConcurrency(): number {
+    return this.#pool.peakConcurrency;
   }
 
   run(batches: readonly { batch: MessageExt[]; messageQueue: MessageQueue }[]): Promise<ConsumeStatus[]> {
-    const task: ConsumeTask = { module: this.#module, exportName: this.#exportName, batches };
-    return this.#pool.run(task) as Promise<ConsumeStatus[]>;
+    return this.#pool.run(batches.map((b) => ({ module: this.#module, exportName: this.#exportName, batch: b.batch, messageQueue: b.messageQueue })));
   }
 
-  async close(): Promise<void> {
-    await this.#pool.destroy();
+  close(): Promise<void> {
+    return this.#pool.close();
   }
 }

@@ -6,10 +6,12 @@
 import type { MessageExt, MessageQueue } from '../actors/BrokerApi.js';
 import type { ConcurrentListener, ConsumeStatus } from './consumeTypes.js';
 
-export interface ConsumeTask {
+/** One listener call: the user's module and export, and the messages of one batch. */
+export interface ConsumeItem {
   readonly module: string;
   readonly exportName: string;
-  readonly batches: readonly { readonly batch: MessageExt[]; readonly messageQueue: MessageQueue }[];
+  readonly batch: MessageExt[];
+  readonly messageQueue: MessageQueue;
 }
 
 const listeners = new Map<string, Promise<ConcurrentListener>>();
@@ -28,11 +30,12 @@ async function listenerOf(module: string, exportName: string): Promise<Concurren
   return p;
 }
 
-export default async function consumeBatches(task: ConsumeTask): Promise<ConsumeStatus[]> {
-  const listener = await listenerOf(task.module, task.exportName);
+/** Run by runtime/Pool on a pool thread: the items of one pool task, one after the other. */
+export async function consumeBatches(items: readonly ConsumeItem[]): Promise<ConsumeStatus[]> {
   const out: ConsumeStatus[] = [];
-  for (const b of task.batches) {
+  for (const b of items) {
     try {
+      const listener = await listenerOf(b.module, b.exportName);
       const status = await listener(b.batch, { messageQueue: b.messageQueue });
       out.push(status === 'CONSUME_SUCCESS' ? 'CONSUME_SUCCESS' : 'RECONSUME_LATER');
     } catch {
