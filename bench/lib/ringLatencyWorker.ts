@@ -92,8 +92,11 @@ switch (job.role) {
   case 'ring-reader': {
     const reader = SharedRing.attach(job.ring).reader(job.spinUs === undefined ? { takeOver: true } : { takeOver: true, spinUs: job.spinUs });
     const rec = new Recorder();
+    // One view over the whole data area: nothing is allocated per record (no GC pauses).
+    let view: DataView | undefined;
     const onRecord = (bytes: Uint8Array, offset: number): void => {
-      rec.stamp(new DataView(bytes.buffer, bytes.byteOffset + offset, 8).getFloat64(0));
+      view ??= new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      rec.stamp(view.getFloat64(offset));
     };
     while (rec.seen < job.count) {
       if (reader.read(onRecord) === 0) reader.wait(1000);
