@@ -55,6 +55,7 @@ function start<R>(url: URL, workerData: unknown, transferList: TransferListItem[
 }
 
 interface CellOptions {
+  readonly spinUs: number | undefined;
   readonly size: number;
   readonly writers: number;
   readonly seconds: number;
@@ -70,7 +71,7 @@ async function runCell(mechanism: Mechanism, o: CellOptions): Promise<ReaderResu
   if (mechanism === 'ring' || mechanism === 'ring-batch') {
     const ring = SharedRing.create(o.capacity).buffer;
     const batch = mechanism === 'ring' ? 1 : 64;
-    reader = start<ReaderResult>(throughputWorker, { ...base, role: 'ring-reader', ring, writers: o.writers } satisfies ThroughputJob);
+    reader = start<ReaderResult>(throughputWorker, { ...base, role: 'ring-reader', ring, writers: o.writers, spinUs: o.spinUs } satisfies ThroughputJob);
     for (let i = 0; i < o.writers; i++) started.push(start(throughputWorker, { ...base, role: 'ring-writer', ring, batch } satisfies ThroughputJob));
   } else {
     const channels = Array.from({ length: o.writers }, () => new MessageChannel());
@@ -233,7 +234,7 @@ export async function main(args: string[]): Promise<void> {
       `${reps} x ${seconds} s per cell after ${warmupMs} ms warm-up; ring capacity ${capacity} bytes; ` +
       'every reader copies each payload into a 1 MiB scratch buffer',
   );
-  const cells = only === 'latency' ? [] : await throughputCells({ seconds, warmupMs, capacity }, reps);
+  const cells = only === 'latency' ? [] : await throughputCells({ seconds, warmupMs, capacity, spinUs }, reps);
   if (cells.length > 0) printThroughput(cells);
   const lat =
     only === 'throughput'

@@ -1,18 +1,19 @@
 /**
  * The reading side of a SharedRing: one per ring at a time (it claims the ring; a new reader
  * after a crashed one passes `takeOver`). `read` hands over every committed record in order, in
- * one batch, then zeroes what it consumed and moves READ once. It stops at the first record not
+ * one batch, then clears their commit flags and moves READ once. It stops at the first record not
  * yet committed. An idle reader sleeps: `wait` blocks the thread (Atomics.wait, for a worker
  * that has nothing else to do), `waitAsync` keeps its event loop turning. Either polls for a
  * few microseconds first (spinUs), never longer.
  *
- * A record's bytes are valid only during the callback: the reader zeroes them right after the
- * batch. After a reader thread dies mid-batch, a reader that takes over reads that batch again.
+ * A record's bytes are valid only during the callback: once the batch is released, writers may
+ * reuse them. After a reader thread dies mid-batch, a reader that takes over reads that batch
+ * again.
  * Owned by the thread that made it. See ringLayout.ts for the layout.
  */
 import { PetrelError } from '../common/errors.js';
 import { deadlineAfter, remainingMs, waitAsync } from './atomicsWait.js';
-import { PADDING, RECORD_HEADER_BYTES, RingSlot, headerIndex, recordBytes } from './ringLayout.js';
+import { PADDING, RingSlot, flagIndex, recordBytes } from './ringLayout.js';
 import type { SharedRing } from './SharedRing.js';
 
 /** Called for each record: its payload is bytes[offset, offset + length). */
@@ -32,21 +33,10 @@ export interface RingReaderOptions {
   readonly spinUs?: number;
 }
 
-/** Source of zeroes: copying them in is several times faster than fill() on shared memory. */
-const ZEROS = new Uint8Array(64 * 1024);
-
-function zero(bytes: Uint8Array, at: number, length: number): void {
-  while (length > 0) {
-    const n = Math.min(length, ZEROS.length);
-    bytes.set(n === ZEROS.length ? ZEROS : ZEROS.subarray(0, n), at);
-    at += n;
-    length -= n;
-  }
-}
-
 export class RingReader {
   readonly #ring: SharedRing;
   readonly #i32: Int32Array;
+  readonly #flags: Int32Array;
   readonly #bytes: Uint8Array;
   readonly #capacity: number;
   readonly #mask: number;
@@ -59,11 +49,12 @@ export class RingReader {
   constructor(ring: SharedRing, options: RingReaderOptions = {}) {
     this.#ring = ring;
     this.#i32 = ring.int32;
+    this.#flags = ring.flags;
     this.#bytes = ring.data;
     this.#capacity = ring.capacity;
     this.#mask = ring.capacity - 1;
     this.#spinMs = (options.spinUs ?? 0) / 1000;
-    this.#releaseEvery = Math.max(RECORD_HEADER_BYTES, ring.capacity / 8);
+    this.#releaseEvery = ring.capacity / 8;
     const claimed = Atomics.compareExchange(this.#i32, RingSlot.READER_CLAIMED, 0, 1) === 0;
     if (!claimed && options.takeOver !== true) {
       throw new PetrelError('ERR_INVALID_ARGUMENT', 'this ring already has a reader (pass takeOver if that reader is gone)');
@@ -74,7 +65,7 @@ export class RingReader {
 
   /** True when the next record (or a skip marker) is committed. */
   get ready(): boolean {
-    return Atomics.load(this.#i32, headerIndex(this.#pos & this.#mask)) !== 0;
+    return Atomics.load(this.#flags, flagIndex(this.#pos & this.#mask)) !== 0;
   }
 
   /** True once the ring is closed and every record in it has been read. */
@@ -90,7 +81,7 @@ export class RingReader {
    */
   read(onRecord: RecordCallback, maxRecords = Infinity): number {
     if (this.#released) throw new PetrelError('ERR_INVALID_ARGUMENT', 'this ring reader is closed');
-    const i32 = this.#i32;
+    const flags = this.#flags;
     const bytes = this.#bytes;
     const capacity = this.#capacity;
     const mask = this.#mask;
@@ -99,7 +90,7 @@ export class RingReader {
     let n = 0;
     const releaseEvery = this.#releaseEvery;
     try {
-      // At most one lap: the bytes behind `start` are zeroed only when released.
+      // At most one lap: the flags behind `start` are cleared only when released.
       while (n < maxRecords && ((pos - start) | 0) < capacity) {
         // A long batch hands space back as it goes, so writers waiting for room resume early.
         if (((pos - start) | 0) >= releaseEvery) {
@@ -107,16 +98,16 @@ export class RingReader {
           start = pos;
         }
         const off = pos & mask;
-        const h = Atomics.load(i32, headerIndex(off));
-        if (h === 0) break;
-        if (h === PADDING) {
+        const flag = Atomics.load(flags, flagIndex(off));
+        if (flag === 0) break;
+        if (flag === PADDING) {
           pos = (pos + capacity - off) | 0;
           continue;
         }
-        const length = h - 1;
+        const length = flag - 1;
         pos = (pos + recordBytes(length)) | 0;
         n++;
-        onRecord(bytes, off + RECORD_HEADER_BYTES, length);
+        onRecord(bytes, off, length);
       }
     } finally {
       if (pos !== start) this.#release(start, pos);
@@ -179,20 +170,25 @@ export class RingReader {
     return false;
   }
 
-  /** Zeroes [from, to) of the stream and publishes READ; wakes writers waiting for space. */
+  /**
+   * Clears the flag of every record in [from, to) of the stream and publishes READ; wakes
+   * writers waiting for space. Flags are cleared here, not as records are read, so that a
+   * reader taking over after this one died reads an unreleased batch again.
+   */
   #release(from: number, to: number): void {
-    const bytes = this.#bytes;
+    const flags = this.#flags;
     const capacity = this.#capacity;
-    const a = from & this.#mask;
-    const length = (to - from) | 0;
-    if (a + length <= capacity) {
-      zero(bytes, a, length);
-    } else {
-      zero(bytes, a, capacity - a);
-      zero(bytes, 0, a + length - capacity);
+    const mask = this.#mask;
+    for (let pos = from; pos !== to; ) {
+      const off = pos & mask;
+      const index = flagIndex(off);
+      const flag = flags[index] ?? 0;
+      flags[index] = 0;
+      pos = (pos + (flag === PADDING ? capacity - off : recordBytes(flag - 1))) | 0;
     }
     this.#pos = to;
     const i32 = this.#i32;
+    // Publishes the cleared flags too: a writer reserves this space only after loading READ.
     Atomics.store(i32, RingSlot.READ, to);
     if (Atomics.load(i32, RingSlot.WRITERS_WAITING) > 0) {
       Atomics.add(i32, RingSlot.SPACE_SEQ, 1);

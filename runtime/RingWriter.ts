@@ -1,7 +1,7 @@
 /**
  * The writing side of a SharedRing. Any number of RingWriters, on any threads, write into one
  * ring at once: each reserves its bytes with a compare-exchange on the WRITE cursor, fills them,
- * and commits by storing the record's header word. Commits are independent: a writer that won
+ * and commits by storing the flag of the record's first chunk. Commits are independent: a writer that won
  * its space publishes at once, whatever the writers before it are doing (the reader stops at
  * the first record not yet committed and picks up from there when it is).
  *
@@ -18,14 +18,7 @@
  */
 import { PetrelError } from '../common/errors.js';
 import { deadlineAfter, remainingMs, waitAsync } from './atomicsWait.js';
-import {
-  PADDING,
-  RECORD_HEADER_BYTES,
-  RingSlot,
-  committedHeader,
-  headerIndex,
-  recordBytes,
-} from './ringLayout.js';
+import { PADDING, RingSlot, committedFlag, flagIndex, recordBytes } from './ringLayout.js';
 import type { SharedRing } from './SharedRing.js';
 
 /** tryReserve's answer when the ring has no room now. */
@@ -36,6 +29,7 @@ export class RingWriter {
   readonly bytes: Uint8Array;
   readonly #ring: SharedRing;
   readonly #i32: Int32Array;
+  readonly #flags: Int32Array;
   readonly #capacity: number;
   readonly #mask: number;
   /**
@@ -49,6 +43,7 @@ export class RingWriter {
   constructor(ring: SharedRing) {
     this.#ring = ring;
     this.#i32 = ring.int32;
+    this.#flags = ring.flags;
     this.bytes = ring.data;
     this.#capacity = ring.capacity;
     this.#mask = ring.capacity - 1;
@@ -89,19 +84,20 @@ export class RingWriter {
   writeBatch(records: readonly Uint8Array[], timeoutMs = Infinity): void {
     let total = 0;
     for (const r of records) total += recordBytes(r.length);
-    if (total === 0) return;
-    // Reserve the whole batch as one pseudo-record, then lay out the real headers inside it.
-    const at = this.reserve(total - RECORD_HEADER_BYTES, timeoutMs) - RECORD_HEADER_BYTES;
+    const first = records[0];
+    if (first === undefined) return;
+    // One reservation for the whole batch (total is whole chunks), then the records inside it.
+    const at = this.reserve(total, timeoutMs);
     let off = at;
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as Uint8Array;
-      this.bytes.set(r, off + RECORD_HEADER_BYTES);
-      // Plain stores for all but the first header: the reader reaches them only after it has
-      // seen the first one, whose Atomics.store below publishes everything written before it.
-      if (i > 0) this.#i32[headerIndex(off)] = committedHeader(r.length);
+      this.bytes.set(r, off);
+      // Plain stores for all but the first flag: the reader reaches them only after it has seen
+      // the first one, whose Atomics.store in commit() publishes everything written before it.
+      if (i > 0) this.#flags[flagIndex(off)] = committedFlag(r.length);
       off += recordBytes(r.length);
     }
-    this.commit(at + RECORD_HEADER_BYTES, (records[0] as Uint8Array).length);
+    this.commit(at, first.length);
   }
 
   /**
@@ -112,7 +108,7 @@ export class RingWriter {
     this.#throwIfClosed();
     const need = this.#need(length);
     let at = this.#claim(need);
-    if (at !== RING_FULL) return at + RECORD_HEADER_BYTES;
+    if (at !== RING_FULL) return at;
     const deadline = deadlineAfter(timeoutMs);
     const i32 = this.#i32;
     for (;;) {
@@ -126,7 +122,7 @@ export class RingWriter {
       at = this.#claim(need);
       if (at === RING_FULL && Atomics.load(i32, RingSlot.CLOSED) === 0) Atomics.wait(i32, RingSlot.SPACE_SEQ, seq, left);
       Atomics.sub(i32, RingSlot.WRITERS_WAITING, 1);
-      if (at !== RING_FULL) return at + RECORD_HEADER_BYTES;
+      if (at !== RING_FULL) return at;
     }
   }
 
@@ -135,7 +131,7 @@ export class RingWriter {
     this.#throwIfClosed();
     const need = this.#need(length);
     let at = this.#claim(need);
-    if (at !== RING_FULL) return at + RECORD_HEADER_BYTES;
+    if (at !== RING_FULL) return at;
     const deadline = deadlineAfter(timeoutMs);
     const i32 = this.#i32;
     for (;;) {
@@ -150,15 +146,14 @@ export class RingWriter {
       } finally {
         Atomics.sub(i32, RingSlot.WRITERS_WAITING, 1);
       }
-      if (at !== RING_FULL) return at + RECORD_HEADER_BYTES;
+      if (at !== RING_FULL) return at;
     }
   }
 
   /** Reserves if there is room now: the payload offset, or RING_FULL. */
   tryReserve(length: number): number {
     this.#throwIfClosed();
-    const at = this.#claim(this.#need(length));
-    return at === RING_FULL ? RING_FULL : at + RECORD_HEADER_BYTES;
+    return this.#claim(this.#need(length));
   }
 
   /**
@@ -166,7 +161,7 @@ export class RingWriter {
    * was given. Wakes the reader if it sleeps.
    */
   commit(offset: number, length: number): void {
-    Atomics.store(this.#i32, headerIndex(offset - RECORD_HEADER_BYTES), committedHeader(length));
+    Atomics.store(this.#flags, flagIndex(offset), committedFlag(length));
     this.#wakeReader();
   }
 
@@ -203,8 +198,8 @@ export class RingWriter {
   }
 
   /**
-   * One attempt to reserve `need` bytes (a multiple of 4, at most the capacity) in one piece.
-   * Returns the data offset of the record's header, or RING_FULL. When the record does not fit
+   * One attempt to reserve `need` bytes (whole chunks, at most the capacity) in one piece.
+   * Returns the data offset of the record, or RING_FULL. When the record does not fit
    * before the end of the area, the rest of the area is claimed and marked as padding first.
    */
   #claim(need: number): number {
@@ -224,9 +219,9 @@ export class RingWriter {
       if (Atomics.compareExchange(i32, RingSlot.WRITE, w, (w + take) | 0) !== w) continue;
       if (take === need) return off;
       // Won the tail of the area as padding: publish it so the reader skips it, then try again
-      // at the start of the area. The reader may be asleep at this very header: wake it, or a
+      // at the start of the area. The reader may be asleep at this very chunk: wake it, or a
       // full ring would leave it waiting for data and this writer waiting for room.
-      Atomics.store(i32, headerIndex(off), PADDING);
+      Atomics.store(this.#flags, flagIndex(off), PADDING);
       this.#wakeReader();
     }
   }

@@ -15,7 +15,7 @@
  * The SharedArrayBuffer is the ring: whoever holds it may attach. The layout is in ringLayout.ts.
  */
 import { PetrelError } from '../common/errors.js';
-import { HEADER_BYTES, MAX_CAPACITY, MIN_CAPACITY, RECORD_HEADER_BYTES, RING_MAGIC, RingSlot } from './ringLayout.js';
+import { HEADER_BYTES, MAX_CAPACITY, MIN_CAPACITY, RING_MAGIC, RingSlot, flagBytes } from './ringLayout.js';
 import { RingReader, type RingReaderOptions } from './RingReader.js';
 import { RingWriter } from './RingWriter.js';
 
@@ -28,16 +28,19 @@ export class SharedRing {
   readonly buffer: SharedArrayBuffer;
   /** Data area size in bytes. */
   readonly capacity: number;
-  /** @internal The header and data words, for RingWriter and RingReader. */
+  /** @internal The header slots, for RingWriter and RingReader. */
   readonly int32: Int32Array;
+  /** @internal One commit flag per chunk of data. */
+  readonly flags: Int32Array;
   /** @internal The data area. */
   readonly data: Uint8Array;
 
-  private constructor(buffer: SharedArrayBuffer) {
+  private constructor(buffer: SharedArrayBuffer, capacity: number) {
     this.buffer = buffer;
-    this.int32 = new Int32Array(buffer);
-    this.capacity = buffer.byteLength - HEADER_BYTES;
-    this.data = new Uint8Array(buffer, HEADER_BYTES, this.capacity);
+    this.capacity = capacity;
+    this.int32 = new Int32Array(buffer, 0, HEADER_BYTES / 4);
+    this.flags = new Int32Array(buffer, HEADER_BYTES, flagBytes(capacity) / 4);
+    this.data = new Uint8Array(buffer, HEADER_BYTES + flagBytes(capacity), capacity);
   }
 
   /** A new, empty ring whose data area holds `capacity` bytes (a power of two, 64 B to 1 GiB). */
@@ -45,11 +48,11 @@ export class SharedRing {
     if (!isPowerOfTwo(capacity) || capacity < MIN_CAPACITY || capacity > MAX_CAPACITY) {
       throw new PetrelError('ERR_INVALID_ARGUMENT', `ring capacity must be a power of two from ${MIN_CAPACITY} to ${MAX_CAPACITY}, got ${capacity}`);
     }
-    const buffer = new SharedArrayBuffer(HEADER_BYTES + capacity);
+    const buffer = new SharedArrayBuffer(HEADER_BYTES + flagBytes(capacity) + capacity);
     const i32 = new Int32Array(buffer);
     i32[RingSlot.CAPACITY] = capacity;
     i32[RingSlot.MAGIC] = RING_MAGIC;
-    return new SharedRing(buffer);
+    return new SharedRing(buffer, capacity);
   }
 
   /** The ring held in `buffer`, made by create() on any thread. */
@@ -58,22 +61,24 @@ export class SharedRing {
       throw new PetrelError('ERR_INVALID_ARGUMENT', 'a ring is attached from the SharedArrayBuffer of SharedRing.create');
     }
     const i32 = new Int32Array(buffer, 0, HEADER_BYTES / 4);
-    if (Atomics.load(i32, RingSlot.MAGIC) !== RING_MAGIC || Atomics.load(i32, RingSlot.CAPACITY) !== buffer.byteLength - HEADER_BYTES) {
+    const capacity = Atomics.load(i32, RingSlot.CAPACITY);
+    const valid = Atomics.load(i32, RingSlot.MAGIC) === RING_MAGIC && isPowerOfTwo(capacity) && capacity >= MIN_CAPACITY;
+    if (!valid || buffer.byteLength !== HEADER_BYTES + flagBytes(capacity) + capacity) {
       throw new PetrelError('ERR_INVALID_ARGUMENT', 'this SharedArrayBuffer does not hold a ring');
     }
-    return new SharedRing(buffer);
+    return new SharedRing(buffer, capacity);
   }
 
-  /** Largest payload a single record can have. */
+  /** Largest payload a single record can have: the whole data area. */
   get maxRecordLength(): number {
-    return this.capacity - RECORD_HEADER_BYTES;
+    return this.capacity;
   }
 
   get closed(): boolean {
     return Atomics.load(this.int32, RingSlot.CLOSED) !== 0;
   }
 
-  /** Bytes reserved and not yet consumed (records, headers, alignment and padding). */
+  /** Bytes reserved and not yet consumed (records rounded up to whole chunks, and padding). */
   get usedBytes(): number {
     return (Atomics.load(this.int32, RingSlot.WRITE) - Atomics.load(this.int32, RingSlot.READ)) | 0;
   }

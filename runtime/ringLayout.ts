@@ -2,7 +2,8 @@
  * The shared-memory layout of SharedRing, named once. RingWriter, RingReader and SharedRing read
  * and write the SharedArrayBuffer only through these indexes.
  *
- * Buffer = header (HEADER_BYTES) followed by the data area (capacity bytes, a power of two).
+ * Buffer = header (HEADER_BYTES), then the flags (one int32 per CHUNK bytes of data), then the
+ * data area (capacity bytes, a power of two).
  *
  * Header, Int32 slots (hot slots each on their own 64-byte cache line, so writers reserving and
  * the reader releasing do not bounce one line between cores):
@@ -18,19 +19,22 @@
  *   64    WRITERS_WAITING  number of writers sleeping (or about to) waiting for space
  *   65    SPACE_SEQ        bumped by the reader each time it frees space while writers wait
  *
- * Data area: records back to back, each 4-byte aligned, never split by the end of the area:
+ * Data area: records back to back, each starting on a CHUNK boundary and taking a whole number
+ * of chunks (at least one), never split by the end of the area. A record's payload is its bytes:
+ * its length and its commit live out of band, in the flag of its first chunk:
  *
- *   offset  size          field
- *   0       4             header (int32, native order): 0 = reserved but not yet committed,
- *                         PADDING = skip to the start of the area, n > 0 = committed record of
- *                         n - 1 payload bytes
- *   4       n - 1         payload
- *   ...     0..3          alignment, to the next multiple of 4
+ *   flag value  meaning
+ *   0           no record starts here yet (or it is reserved but not committed)
+ *   PADDING     skip to the start of the data area
+ *   n > 0       a committed record of n - 1 payload bytes starts at this chunk
+ *
+ * Only the flag of a record's first chunk is ever set, and the reader clears it when it frees
+ * the record: every flag not belonging to a committed, unread record is 0, whatever bytes the
+ * data area held before. So a payload is never scanned, zeroed or mistaken for a header.
  *
  * Cursors are positions in an endless byte stream; position p lives at data offset
  * p & (capacity - 1). Because the capacity divides 2^32, int32 cursors can wrap and stay exact:
- * differences are taken with `| 0`. The reader zeroes every byte it consumes before it moves
- * READ, so a header word not yet committed always reads 0, whatever the bytes held before.
+ * differences are taken with `| 0`.
  */
 
 /** Int32 slot indexes in the header. */
@@ -47,32 +51,38 @@ export const RingSlot = {
 } as const;
 
 /** 'PRNG' */
-export const RING_MAGIC = 0x50524e47;
+export const RING_MAGIC = 0x50524e48;
 
-/** Bytes before the data area: five cache lines, a multiple of 8. */
+/** Bytes before the flags: five cache lines. */
 export const HEADER_BYTES = 320;
 
-/** Size of a record header. */
-export const RECORD_HEADER_BYTES = 4;
+/** Records start on CHUNK boundaries and take whole chunks; one flag per chunk. */
+export const CHUNK = 16;
+const CHUNK_SHIFT = 4;
 
-/** Header value of a skip-to-start marker. */
+/** Flag value of a skip-to-start marker. */
 export const PADDING = -1;
 
 /** Smallest and largest data areas accepted. */
 export const MIN_CAPACITY = 64;
 export const MAX_CAPACITY = 2 ** 30;
 
-/** Bytes a record of `length` payload bytes takes in the data area. */
+/** Bytes of flags for a data area of `capacity` bytes. */
+export function flagBytes(capacity: number): number {
+  return (capacity / CHUNK) * 4;
+}
+
+/** Bytes a record of `length` payload bytes takes in the data area: whole chunks, at least one. */
 export function recordBytes(length: number): number {
-  return (RECORD_HEADER_BYTES + length + 3) & ~3;
+  return length <= CHUNK ? CHUNK : (length + CHUNK - 1) & ~(CHUNK - 1);
 }
 
-/** Int32 index of the header word at a data offset. */
-export function headerIndex(dataOffset: number): number {
-  return (HEADER_BYTES + dataOffset) >> 2;
+/** Index in the flags of the chunk at a data offset. */
+export function flagIndex(dataOffset: number): number {
+  return dataOffset >> CHUNK_SHIFT;
 }
 
-/** The header value that commits a record of `length` payload bytes. */
-export function committedHeader(length: number): number {
+/** The flag value that commits a record of `length` payload bytes. */
+export function committedFlag(length: number): number {
   return length + 1;
 }

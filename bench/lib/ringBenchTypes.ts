@@ -6,7 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 
 export type ThroughputRole =
   | { readonly role: 'ring-writer'; readonly ring: SharedArrayBuffer; readonly batch: number }
-  | { readonly role: 'ring-reader'; readonly ring: SharedArrayBuffer; readonly writers: number }
+  | { readonly role: 'ring-reader'; readonly ring: SharedArrayBuffer; readonly writers: number; readonly spinUs: number | undefined }
   | { readonly role: 'pm-writer'; readonly port: MessagePort }
   | { readonly role: 'batch-writer'; readonly port: MessagePort }
   | { readonly role: 'pm-reader'; readonly ports: readonly MessagePort[] };

@@ -87,8 +87,8 @@ class Counter {
   }
 }
 
-function ringReader(ringBuffer: SharedArrayBuffer, writers: number): void {
-  const reader = SharedRing.attach(ringBuffer).reader({ takeOver: true });
+function ringReader(ringBuffer: SharedArrayBuffer, writers: number, spinUs: number | undefined): void {
+  const reader = SharedRing.attach(ringBuffer).reader(spinUs === undefined ? { takeOver: true } : { takeOver: true, spinUs });
   const counter = new Counter();
   const onRecord = (bytes: Uint8Array, offset: number, length: number): void => counter.add(bytes, offset, length);
   for (;;) {
@@ -187,7 +187,7 @@ switch (job.role) {
     parentPort?.postMessage('done');
     break;
   case 'ring-reader':
-    ringReader(job.ring, job.writers);
+    ringReader(job.ring, job.writers, job.spinUs);
     break;
   case 'pm-writer':
     postWriter(job.port, false);
