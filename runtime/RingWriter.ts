@@ -1,16 +1,16 @@
 /**
  * The writing side of a SharedRing. Any number of RingWriters, on any threads, write into one
  * ring at once: each reserves its bytes with a compare-exchange on the WRITE cursor, fills them,
- * and commits by storing the flag of the record's first chunk. Commits are independent: a writer that won
- * its space publishes at once, whatever the writers before it are doing (the reader stops at
- * the first record not yet committed and picks up from there when it is).
+ * and commits by storing the flag of the record's first chunk. Commits are independent: a writer
+ * that won its space publishes at once, whatever the writers before it are doing (the reader
+ * stops at the first record not yet committed and picks up from there when it is).
  *
  * Backpressure: when the ring is full a writer sleeps on SPACE_SEQ (Atomics.wait, or
  * Atomics.waitAsync in the async forms) until the reader frees space, the timeout passes
  * (ERR_RING_FULL) or the ring is closed (ERR_RING_CLOSED). `timeoutMs: 0` fails fast.
  *
- * Zero copy: `reserve(length)` returns where the payload goes in `writer.bytes`; encode into it,
- * then `commit(offset, length)`. Until committed the reader cannot see the record, and a writer
+ * Zero copy: `reserve(length)` returns where the payload goes in `writer.bytes` (16-byte
+ * aligned); encode into it, then `commit(offset, length)`. Until committed the reader cannot see the record, and a writer
  * that reserves must commit (an abandoned reservation stops the reader at that record).
  *
  * A RingWriter is owned by the thread that made it; make one per thread from the ring's buffer.
