@@ -128,8 +128,7 @@ test('name server - a broker whose registration connection closes is dropped at 
   await l.registerBroker(reg('broker-a', 0, 1000));
   t.truthy(ns.routeOf('T'));
   l.close();
-  await until(() => ns.routeOf('T') === undefined, 3000, 'drop on disconnect');
-  t.pass();
+  await t.notThrowsAsync(until(() => ns.routeOf('T') === undefined, 3000, 'drop on disconnect'));
 });
 
 test('name server - a broker registers its topics, re-registers on topic changes and heartbeats past the expiry', async (t) => {
