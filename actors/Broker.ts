@@ -14,36 +14,37 @@
  * dispatcher catch up, persists offsets and removes the abort file; a kill -9 leaves the abort file
  * and the next start runs abnormal recovery.
  */
-import { readBrokerConf, parseBrokerConfig, parseDelayLevels, type BrokerConfig, type BrokerConfigInput } from './BrokerConfig.js';
+import { readBrokerConf, parseBrokerConfig, parseDelayLevels, storeConfigOf, type BrokerConfig, type BrokerConfigInput } from './BrokerConfig.js';
 import { PetrelError } from '../common/errors.js';
 import { ActorSystem } from '../runtime/ActorSystem.js';
 import type { ActorRef } from '../runtime/ActorRef.js';
 import { ConfigFile } from '../storage/ConfigFile.js';
 import { MessageEncoder } from '../storage/MessageCodec.js';
-import { parseSocketAddress, UniqKeyGenerator, decodeOffsetMessageId } from '../storage/MessageId.js';
+import { parseSocketAddress, UniqKeyGenerator } from '../storage/MessageId.js';
 import { MessageStore } from '../storage/MessageStore.js';
-import { parseStoreConfig, type MessageStoreConfig } from '../storage/StoreConfig.js';
+import type { MessageStoreConfig } from '../storage/StoreConfig.js';
 import { AbortFile, StoreLock } from '../storage/StoreLock.js';
 import { validateTopic } from '../storage/MessageValidator.js';
-import { decodeMessage } from '../storage/MessageDecoder.js';
 import { systemClock } from '../common/clock.js';
 import path from 'node:path';
 import type {
   BrokerApi, ConsumerProgress, ConsumerRegistration, Message, MessageExt, PullRequest, PullResult, SendResult, TopicConfig, TopicRoute,
 } from './BrokerApi.js';
 import { BrokerPositions, Position } from './BrokerPositions.js';
+import { BrokerQueries } from './BrokerQueries.js';
 import { ConsumerGroups } from './ConsumerGroups.js';
 import { ConsumerOffsets } from './ConsumerOffsets.js';
-import { dispatcherActor, type DispatcherFilterStats, type DispatcherMsg, type DispatcherReplies } from './DispatcherActor.js';
+import type { DispatcherFilterStats, DispatcherMsg, DispatcherReplies } from './DispatcherActor.js';
 import { FilterRegistrar } from './FilterRegistrar.js';
 import { compileSqlFilter } from '../filter/sql/SqlFilter.js';
-import { flushActor, type FlushMsg, type FlushReplies } from './FlushActor.js';
-import { decodeRecords, delayed, reput, toPublic, toStore } from './messageConvert.js';
+import type { FlushMsg, FlushReplies } from './FlushActor.js';
+import { decodeRecords, delayed, reput, toStore } from './messageConvert.js';
 import { PositionWaiters } from './PositionWaiters.js';
 import { ScheduleService } from './ScheduleService.js';
 import { SendPath } from './SendPath.js';
 import { TopicConfigs } from './TopicConfigs.js';
-import { writerActor, type WriterMsg, type WriterReplies } from './WriterActor.js';
+import type { WriterMsg, WriterReplies } from './WriterActor.js';
+import { spawnBrokerActors } from './brokerActors.js';
 import type { HaFault, ReplicationStats } from './ReplicationActor.js';
 import { startReplication, type Replication } from './BrokerReplication.js';
 import { syncMasterReplicaWait } from './ReplicaWait.js';
@@ -55,27 +56,6 @@ export interface BrokerStartOptions {
 }
 
 type Dispatcher = ActorRef<DispatcherMsg, DispatcherReplies>;
-
-function storeConfigOf(c: BrokerConfig): MessageStoreConfig {
-  return parseStoreConfig({
-    storePathRootDir: c.storePathRootDir,
-    mappedFileSizeCommitLog: c.mappedFileSizeCommitLog,
-    mappedFileSizeConsumeQueue: c.mappedFileSizeConsumeQueue,
-    maxHashSlotNum: c.maxHashSlotNum,
-    maxIndexNum: c.maxIndexNum,
-    maxMessageSize: c.maxMessageSize,
-    fileReservedTime: c.fileReservedTime,
-    flushDiskType: c.flushDiskType,
-    flushIntervalCommitLog: c.flushIntervalCommitLog,
-    flushCommitLogLeastPages: c.flushCommitLogLeastPages,
-    flushCommitLogThoroughInterval: c.flushCommitLogThoroughInterval,
-    syncFlushTimeout: c.syncFlushTimeout,
-    messageDelayLevel: c.messageDelayLevel,
-    storeHost: `${c.brokerIP1}:${c.listenPort}`,
-    accessMessageInMemoryMaxRatio: c.accessMessageInMemoryMaxRatio,
-    defaultTopicQueueNums: 1024,
-  });
-}
 
 export class Broker implements BrokerApi {
   readonly config: BrokerConfig;
@@ -95,6 +75,7 @@ export class Broker implements BrokerApi {
   readonly #topics: TopicConfigs;
   readonly #offsets: ConsumerOffsets;
   readonly #groups = new ConsumerGroups();
+  readonly #queries: BrokerQueries;
   /** Tells the dispatcher about SQL92 groups when the bloom path is on. */
   readonly #filters: FilterRegistrar | undefined;
   readonly #schedule: ScheduleService | undefined;
@@ -130,6 +111,13 @@ export class Broker implements BrokerApi {
     };
     this.#topics = new TopicConfigs(json('topics.json'));
     this.#offsets = new ConsumerOffsets(json('consumerOffset.json'));
+    this.#queries = new BrokerQueries({
+      brokerName: this.brokerName,
+      dispatcher: parts.dispatcher,
+      offsets: this.#offsets,
+      topics: this.#topics,
+      topicFor: (topic, forWrite) => this.#topicFor(topic, forWrite),
+    });
     const c = parts.config;
     this.#filters = c.enablePropertyFilter && c.enableCalcFilterBitMap && c.enableConsumeQueueExt
       ? new FilterRegistrar(this.#groups, (group, subscriptions, now) => this.#dispatcher.ask({ type: 'filters', group, subscriptions, now }))
@@ -178,29 +166,7 @@ export class Broker implements BrokerApi {
     for (const slot of [Position.WROTE, Position.FLUSHED, Position.DISPATCHED]) positions.reset(slot, maxPhy);
     const system = new ActorSystem({ askTimeoutMs: 30_000 });
     try {
-      const dispatcher = await system.spawn(dispatcherActor, {
-        name: 'dispatcher',
-        // A slave dispatches what it wrote: its bytes are already acknowledged by its master.
-        args: { store, confirm: cfg.flushDiskType === 'SYNC_FLUSH' && cfg.brokerRole !== 'SLAVE' ? 'FLUSHED' : 'WROTE', positions: positions.buffer, dispatchFrom: maxPhy, enablePropertyFilter: cfg.enablePropertyFilter,
-          enableConsumeQueueExt: cfg.enableConsumeQueueExt, enableCalcFilterBitMap: cfg.enableCalcFilterBitMap },
-        supervision: { strategy: 'restart', maxRestarts: 3, withinMs: 60_000 },
-      });
-      const flush = await system.spawn(flushActor, {
-        name: 'flush',
-        args: {
-          store, flushDiskType: cfg.flushDiskType, flushIntervalCommitLog: cfg.flushIntervalCommitLog,
-          flushCommitLogLeastPages: cfg.flushCommitLogLeastPages, flushCommitLogThoroughInterval: cfg.flushCommitLogThoroughInterval,
-          positions: positions.buffer, ...(options.flushDelayMs === undefined ? {} : { flushDelayMs: options.flushDelayMs }),
-        },
-        supervision: { strategy: 'restart', maxRestarts: 3, withinMs: 60_000 },
-      });
-      // The writer is not restarted in place: its queue offsets would have to be re-derived.
-      // A writer failure stops the broker cleanly; the next start recovers from the files.
-      const writer = await system.spawn(writerActor, {
-        name: 'writer',
-        args: { store, maxPhyOffset: maxPhy, queueOffsets, positions: positions.buffer },
-        supervision: { strategy: 'escalate' },
-      });
+      const { dispatcher, flush, writer } = await spawnBrokerActors(system, cfg, store, positions, maxPhy, queueOffsets, options);
       const { replication, haAddress } = await startReplication(system, cfg, config, store, positions, { writer, flush, dispatcher });
       return new Broker({ config: cfg, store, system, lock, positions, writer, flush, dispatcher, replication, haAddress });
     } catch (err) {
@@ -391,16 +357,16 @@ export class Broker implements BrokerApi {
     return this.#offsets.query(group, topic, queueId);
   }
 
-  async minOffset(topic: string, queueId: number): Promise<number> {
-    return (await this.#dispatcher.ask({ type: 'offsets', topic, queueId })).min;
+  minOffset(topic: string, queueId: number): Promise<number> {
+    return this.#queries.minOffset(topic, queueId);
   }
 
-  async maxOffset(topic: string, queueId: number): Promise<number> {
-    return (await this.#dispatcher.ask({ type: 'offsets', topic, queueId })).max;
+  maxOffset(topic: string, queueId: number): Promise<number> {
+    return this.#queries.maxOffset(topic, queueId);
   }
 
-  async searchOffsetByTime(topic: string, queueId: number, timestampMs: number): Promise<number> {
-    return this.#dispatcher.ask({ type: 'offsetByTime', topic, queueId, timestamp: timestampMs });
+  searchOffsetByTime(topic: string, queueId: number, timestampMs: number): Promise<number> {
+    return this.#queries.searchOffsetByTime(topic, queueId, timestampMs);
   }
 
   async sendBack(group: string, message: MessageExt, delayLevel: number, maxReconsumeTimes: number): Promise<void> {
@@ -416,53 +382,28 @@ export class Broker implements BrokerApi {
     await this.#putStore(level > 0 ? delayed(msg, level) : msg, uniqKey, topic, 0, false);
   }
 
-  async consumerProgress(group: string): Promise<ConsumerProgress> {
-    const queues = await Promise.all(
-      this.#offsets.ofGroup(group).map(async (o) => {
-        const brokerOffset = await this.maxOffset(o.topic, o.queueId);
-        return { topic: o.topic, queueId: o.queueId, brokerOffset, consumerOffset: o.offset, lag: Math.max(0, brokerOffset - o.offset) };
-      }),
-    );
-    return { group, queues, totalLag: queues.reduce((a, q) => a + q.lag, 0) };
+  consumerProgress(group: string): Promise<ConsumerProgress> {
+    return this.#queries.consumerProgress(group);
   }
 
-  async resetOffsetToLatest(group: string, topic: string): Promise<void> {
-    const cfg = this.#topicFor(topic, false);
-    for (let q = 0; q < cfg.readQueueNums; q++) this.#offsets.commit(group, topic, q, await this.maxOffset(topic, q));
-    this.#offsets.persist();
+  resetOffsetToLatest(group: string, topic: string): Promise<void> {
+    return this.#queries.resetOffsetToLatest(group, topic);
   }
 
-  async resetOffsetByTime(group: string, topic: string, timestampMs: number): Promise<void> {
-    const cfg = this.#topicFor(topic, false);
-    for (let q = 0; q < cfg.readQueueNums; q++) this.#offsets.commit(group, topic, q, await this.searchOffsetByTime(topic, q, timestampMs));
-    this.#offsets.persist();
+  resetOffsetByTime(group: string, topic: string, timestampMs: number): Promise<void> {
+    return this.#queries.resetOffsetByTime(group, topic, timestampMs);
   }
 
-  async queryMessageByKey(topic: string, key: string, maxNum: number, beginMs: number, endMs: number): Promise<MessageExt[]> {
-    const records = await this.#dispatcher.ask({ type: 'queryKey', topic, key, maxNum, begin: beginMs, end: endMs });
-    // The index matches hashes only: keep messages that really carry the key (or unique id).
-    return records.map((r) => toPublic(decodeMessage(r, 0), this.brokerName)).filter((m) => m.keys.includes(key) || m.msgId === key);
+  queryMessageByKey(topic: string, key: string, maxNum: number, beginMs: number, endMs: number): Promise<MessageExt[]> {
+    return this.#queries.queryMessageByKey(topic, key, maxNum, beginMs, endMs);
   }
 
-  async queryMessageById(msgId: string): Promise<MessageExt | undefined> {
-    if (/^[0-9A-Fa-f]{32}$/.test(msgId)) {
-      try {
-        const byOffset = await this.viewMessageByOffset(decodeOffsetMessageId(msgId).physicalOffset);
-        if (byOffset !== undefined && byOffset.offsetMsgId.toUpperCase() === msgId.toUpperCase()) return byOffset;
-      } catch {
-        // not an offset message id: try it as a unique key below
-      }
-    }
-    for (const t of this.#topics.list()) {
-      const found = await this.queryMessageByKey(t.topic, msgId, 1, 0, Date.now() + 1000);
-      if (found[0] !== undefined) return found[0];
-    }
-    return undefined;
+  queryMessageById(msgId: string): Promise<MessageExt | undefined> {
+    return this.#queries.queryMessageById(msgId);
   }
 
-  async viewMessageByOffset(commitLogOffset: number): Promise<MessageExt | undefined> {
-    const bytes = await this.#dispatcher.ask({ type: 'record', offset: commitLogOffset });
-    return bytes === undefined ? undefined : toPublic(decodeMessage(bytes, 0), this.brokerName);
+  viewMessageByOffset(commitLogOffset: number): Promise<MessageExt | undefined> {
+    return this.#queries.viewMessageByOffset(commitLogOffset);
   }
 
   /** Flushes now and resolves with the flushed position (admin, tests). */

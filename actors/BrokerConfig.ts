@@ -10,6 +10,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { PetrelError } from '../common/errors.js';
 import { parseDelayLevels as parseStoreDelayLevels } from '../storage/CommitLogDispatcher.js';
+import { parseStoreConfig, type MessageStoreConfig } from '../storage/StoreConfig.js';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
 
@@ -167,4 +168,26 @@ export function parseDelayLevels(spec: string): number[] {
   const levels = parseStoreDelayLevels(spec);
   if (levels === undefined || levels.length > 64) throw invalid('messageDelayLevel', `"${spec}" is not 1 to 64 durations like "1s 5s 10m 2h 100ms"`);
   return levels;
+}
+
+/** The store's part of a broker config, validated by storage/StoreConfig.ts. */
+export function storeConfigOf(c: BrokerConfig): MessageStoreConfig {
+  return parseStoreConfig({
+    storePathRootDir: c.storePathRootDir,
+    mappedFileSizeCommitLog: c.mappedFileSizeCommitLog,
+    mappedFileSizeConsumeQueue: c.mappedFileSizeConsumeQueue,
+    maxHashSlotNum: c.maxHashSlotNum,
+    maxIndexNum: c.maxIndexNum,
+    maxMessageSize: c.maxMessageSize,
+    fileReservedTime: c.fileReservedTime,
+    flushDiskType: c.flushDiskType,
+    flushIntervalCommitLog: c.flushIntervalCommitLog,
+    flushCommitLogLeastPages: c.flushCommitLogLeastPages,
+    flushCommitLogThoroughInterval: c.flushCommitLogThoroughInterval,
+    syncFlushTimeout: c.syncFlushTimeout,
+    messageDelayLevel: c.messageDelayLevel,
+    storeHost: `${c.brokerIP1}:${c.listenPort}`,
+    accessMessageInMemoryMaxRatio: c.accessMessageInMemoryMaxRatio,
+    defaultTopicQueueNums: 1024,
+  });
 }
