@@ -13,6 +13,7 @@ export {
 } from './actors/BrokerApi.js';
 export { Producer, type ProducerOptions, type ProducerNamesrvOptions, type MessageQueueSelector, type SendCallback } from './client/Producer.js';
 export { PushConsumer } from './client/PushConsumer.js';
+export { PullConsumer, type PullConsumerOptions, type QueueIteratorOptions } from './client/PullConsumer.js';
 export {
   ConsumeStatus, ConsumeOrderlyStatus,
   type PushConsumerOptions, type PushConsumerNamesrvOptions, type MessageListener, type ConsumeContext, type ConsumeFromWhere,

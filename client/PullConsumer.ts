@@ -1,0 +1,140 @@
+/**
+ * PullConsumer: for users who drive their own loop (RocketMQ's DefaultMQPullConsumer / lite pull).
+ * It pulls a queue from an offset with a tag or SQL92 filter (tags re-checked here, as RocketMQ's
+ * client does), reads and commits the group's offsets, and offers an async iterator over a queue
+ * that commits each message's offset once the loop asks for the next one (at-least-once: the
+ * message a loop ended on is not committed). Lives on the thread that created it.
+ */
+import { PetrelError } from '../common/errors.js';
+import type { BrokerApi, FilterSpec, MessageExt, MessageQueue, PullResult } from '../actors/BrokerApi.js';
+import { clientId as makeClientId, validateGroupName } from './clientIds.js';
+import { SubscriptionFilter } from './SubscriptionFilter.js';
+
+export interface PullConsumerOptions {
+  readonly groupName: string;
+  readonly broker: BrokerApi;
+  readonly instanceName?: string;
+  /** Messages asked for per pull. Default 32, range 1..1024. */
+  readonly pullBatchSize?: number;
+  /** Long-poll hold of a pull with nothing new, ms. Default 15000. */
+  readonly pullLongPollMs?: number;
+}
+
+export interface QueueIteratorOptions {
+  /** Tag expression or SQL92 filter. Default "*". */
+  readonly filter?: string | FilterSpec;
+  /** Where to start: the group's committed offset (default), the queue's first or last offset, or a number. */
+  readonly from?: 'committed' | 'first' | 'last' | number;
+  /** Ends the iteration when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+export class PullConsumer {
+  readonly groupName: string;
+  readonly clientId: string;
+  readonly #broker: BrokerApi;
+  readonly #batch: number;
+  readonly #longPollMs: number;
+  #state: 'created' | 'running' | 'stopped' = 'created';
+
+  constructor(options: PullConsumerOptions) {
+    this.groupName = validateGroupName(options.groupName, 'groupName');
+    if (options.broker === undefined) throw new PetrelError('ERR_INVALID_ARGUMENT', 'PullConsumer needs a broker');
+    this.#broker = options.broker;
+    const batch = options.pullBatchSize ?? 32;
+    if (!Number.isInteger(batch) || batch < 1 || batch > 1024) throw new PetrelError('ERR_INVALID_ARGUMENT', `pullBatchSize must be an integer in [1, 1024], got ${String(batch)}`);
+    this.#batch = batch;
+    this.#longPollMs = options.pullLongPollMs ?? 15_000;
+    this.clientId = makeClientId(options.instanceName ?? 'DEFAULT');
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'created') throw new PetrelError('ERR_CLIENT_STATE', `pull consumer ${this.groupName} was already started`);
+    this.#state = 'running';
+  }
+
+  async shutdown(): Promise<void> {
+    this.#state = 'stopped';
+  }
+
+  /** The topic's readable queues. */
+  async fetchMessageQueues(topic: string): Promise<MessageQueue[]> {
+    this.#checkRunning();
+    const route = await this.#broker.queryRoute(topic);
+    const out: MessageQueue[] = [];
+    for (const b of route.brokers) {
+      if ((b.perm & 4) === 0) continue;
+      for (let q = 0; q < b.readQueueNums; q++) out.push({ topic, brokerName: b.brokerName, queueId: q });
+    }
+    return out;
+  }
+
+  /**
+   * One pull from `offset`: up to pullBatchSize messages that pass the filter. A tag filter is
+   * re-checked on the tag strings; `nextBeginOffset` moves past everything scanned.
+   */
+  async pull(mq: MessageQueue, filter: string | FilterSpec, offset: number, options: { longPollMs?: number } = {}): Promise<PullResult> {
+    this.#checkRunning();
+    const spec: FilterSpec = typeof filter === 'string' ? { type: 'TAG', expression: filter } : filter;
+    const sub = new SubscriptionFilter(spec);
+    const r = await this.#broker.pull({
+      group: this.groupName, topic: mq.topic, queueId: mq.queueId, offset, maxMsgNums: this.#batch, filter: spec, longPollMs: options.longPollMs ?? 0,
+    });
+    return { ...r, messages: r.messages.filter((m) => sub.recheck(m)) };
+  }
+
+  /** The group's committed offset for the queue, or -1 when it has none. */
+  async fetchConsumeOffset(mq: MessageQueue): Promise<number> {
+    this.#checkRunning();
+    return this.#broker.queryOffset(this.groupName, mq.topic, mq.queueId);
+  }
+
+  async updateConsumeOffset(mq: MessageQueue, offset: number): Promise<void> {
+    this.#checkRunning();
+    if (!Number.isInteger(offset) || offset < 0) throw new PetrelError('ERR_OFFSET_INVALID', `offset must be a non-negative integer, got ${String(offset)}`);
+    return this.#broker.commitOffset(this.groupName, mq.topic, mq.queueId, offset);
+  }
+
+  /**
+   * Every message of the queue from the start point on, long-polling at the end of the queue.
+   * The offset past a message is committed when the loop asks for the next one; a loop that ends
+   * (break, return or throw) leaves its last message uncommitted, so the group gets it again.
+   */
+  async *messages(mq: MessageQueue, options: QueueIteratorOptions = {}): AsyncGenerator<MessageExt, void, undefined> {
+    this.#checkRunning();
+    const filter = options.filter ?? '*';
+    let offset = await this.#startOffset(mq, options.from ?? 'committed');
+    let committed = offset;
+    while (this.#state === 'running' && options.signal?.aborted !== true) {
+      const r = await this.pull(mq, filter, offset, { longPollMs: this.#longPollMs });
+      if (r.status === 'OFFSET_TOO_SMALL' || r.status === 'OFFSET_OVERFLOW_BADLY') {
+        offset = r.nextBeginOffset;
+        continue;
+      }
+      for (const m of r.messages) {
+        yield m;
+        // The loop asked for more: this message is done.
+        committed = m.queueOffset + 1;
+        await this.updateConsumeOffset(mq, committed);
+      }
+      // Messages the filter skipped after the last delivered one are done too.
+      if ((r.status === 'FOUND' || r.status === 'NO_MATCHED_MESSAGE') && r.nextBeginOffset > committed) {
+        committed = r.nextBeginOffset;
+        await this.updateConsumeOffset(mq, committed);
+      }
+      offset = r.nextBeginOffset;
+    }
+  }
+
+  async #startOffset(mq: MessageQueue, from: 'committed' | 'first' | 'last' | number): Promise<number> {
+    if (typeof from === 'number') return from;
+    if (from === 'first') return this.#broker.minOffset(mq.topic, mq.queueId);
+    if (from === 'last') return this.#broker.maxOffset(mq.topic, mq.queueId);
+    const committed = await this.#broker.queryOffset(this.groupName, mq.topic, mq.queueId);
+    return committed >= 0 ? committed : this.#broker.minOffset(mq.topic, mq.queueId);
+  }
+
+  #checkRunning(): void {
+    if (this.#state !== 'running') throw new PetrelError('ERR_CLIENT_STATE', `pull consumer ${this.groupName} is not running (call start())`);
+  }
+}
