@@ -4,7 +4,7 @@
  * past the position it is given: the writer publishes how far the log is complete, and bytes
  * beyond may be half-written.
  *
- * Owner: any one thread; each thread has its own. Views it returns are valid for one request.
+ * Owner: one thread each; every thread that reads opens its own. Views it returns are valid for one request.
  * After a crash of its thread it is simply reopened; it holds no state worth keeping.
  */
 import { PetrelError } from '../common/errors.js';

@@ -71,7 +71,7 @@ export interface MessageEncoderOptions {
   readonly appendPropertiesCrc?: boolean;
   /**
    * true (default): topics must pass RocketMQ's TopicValidator (what the store accepts).
-   * false: any non-empty topic up to 32,767 UTF-8 bytes (the format's limit), for tools.
+   * false: every non-empty topic up to 32,767 UTF-8 bytes (the format's limit), for tools.
    */
   readonly strictTopics?: boolean;
 }
