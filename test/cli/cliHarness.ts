@@ -24,24 +24,29 @@ export function lines(text: string): string[] {
   return text.split('\n').filter((l) => l.length > 0);
 }
 
-/** Runs `petrelmq ...args` to its end; kills it and rejects after timeoutMs. */
-export function runCli(args: readonly string[], timeoutMs = 30_000, env: NodeJS.ProcessEnv = {}): Promise<Finished> {
+/** Runs a command to its end; kills it and rejects after timeoutMs. */
+export function runToEnd(command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`petrelmq ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
+      reject(new Error(`${path.basename(command)} ${args.join(' ')} did not finish within ${options.timeoutMs} ms; stderr: ${stderr}`));
+    }, options.timeoutMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** Runs `petrelmq ...args` to its end; kills it and rejects after timeoutMs. */
+export function runCli(args: readonly string[], timeoutMs = 30_000, env: NodeJS.ProcessEnv = {}): Promise<Finished> {
+  return runToEnd(process.execPath, [MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeoutMs });
 }
 
 export interface Running {

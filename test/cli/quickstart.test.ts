@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
-import { ROOT, type Finished } from './cliHarness.js';
+import { ROOT, runToEnd, type Finished } from './cliHarness.js';
 
 /** The environment of a fresh shell: none of the outer `npm test` run's npm_* variables. */
 function freshEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -18,22 +18,7 @@ function freshEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 function npm(cwd: string, args: readonly string[], timeoutMs: number): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', args, { cwd, env: freshEnv({}), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`npm ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return runToEnd('npm', args, { cwd, env: freshEnv({}), timeoutMs });
 }
 
 function copyProject(to: string): number {
