@@ -4,7 +4,7 @@ import type { MessageExt } from '../../actors/BrokerApi.js';
 import { Producer } from '../../client/Producer.js';
 import { PushConsumer } from '../../client/PushConsumer.js';
 import { connectBrokerApi, type RemoteBrokerApi } from '../../protocol/remoting/RemoteBrokerApi.js';
-import { body, until } from '../helpers/broker.js';
+import { body, until, untilQueued } from '../helpers/broker.js';
 import { tempDir } from '../helpers/tmp.js';
 import { lines, readyString, runCli, startCli, type Finished } from './cliHarness.js';
 
@@ -46,6 +46,7 @@ test('admin - topic create, list and describe against a running broker', async (
   t.true(listed.topics.some((x) => x.topic === 'AdminTopic'));
 
   await sendAll(api, 'AdminTopic', 6);
+  await untilQueued(api, 'AdminTopic', 6);
   const described = json<{ queues: { queueId: number; minOffset: number; maxOffset: number }[] }>(
     await runCli(['topic', 'describe', 'AdminTopic', '--broker', remoting, '--json']),
   );
@@ -65,6 +66,7 @@ test('admin - message query by key, by id and by time range', async (t) => {
   const { remoting, api } = await brokerProcess(t);
   const before = Date.now() - 1;
   const ids = await sendAll(api, 'QueryTopic', 5);
+  await untilQueued(api, 'QueryTopic', 5);
   const after = Date.now() + 1;
 
   const byKey = json<{ messages: { msgId: string; body: string; keys: string[] }[] }>(
@@ -93,6 +95,7 @@ test('admin - consumer progress shows lag per queue, and offset reset moves it',
   const { remoting, api } = await brokerProcess(t);
   await api.createTopic({ topic: 'LagTopic', readQueueNums: 2, writeQueueNums: 2 });
   await sendAll(api, 'LagTopic', 4);
+  await untilQueued(api, 'LagTopic', 4);
   // A group that consumes everything, so it has committed offsets at the end of each queue.
   const consumer = new PushConsumer({ groupName: 'cli_lag_group', broker: api, consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET', pullLongPollMs: 500 });
   let seen = 0;
@@ -112,6 +115,7 @@ test('admin - consumer progress shows lag per queue, and offset reset moves it',
 
   const resetAt = Date.now() - 1;
   await sendAll(api, 'LagTopic', 6);
+  await untilQueued(api, 'LagTopic', 10);
   const behind = json<Progress>(await runCli(['consumer', 'progress', '--group', 'cli_lag_group', '--broker', remoting, '--json']));
   t.is(behind.totalLag, 6);
   for (const q of behind.queues) t.is(q.lag, q.brokerOffset - q.consumerOffset);

@@ -6,7 +6,7 @@ import { Producer } from '../../client/Producer.js';
 import { PushConsumer } from '../../client/PushConsumer.js';
 import { connectBrokerApi } from '../../protocol/remoting/RemoteBrokerApi.js';
 import { METRIC_NAMES } from '../../cli/metrics.js';
-import { body, until } from '../helpers/broker.js';
+import { body, until, untilQueued } from '../helpers/broker.js';
 import { tempDir } from '../helpers/tmp.js';
 import { readyString, startCli } from './cliHarness.js';
 
@@ -48,6 +48,7 @@ test('metrics - off unless --metrics-port; then /metrics serves every named metr
   await consumer.shutdown();
   for (let i = 0; i < 10; i++) await producer.send({ topic: 'MetricsTopic', body: body(`late${i}`) });
   await producer.shutdown();
+  await untilQueued(api, 'MetricsTopic', 50);
 
   let text = '';
   // ASYNC_FLUSH flushes every 500 ms: wait until a flush has been taken into the histogram.

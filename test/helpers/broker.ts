@@ -1,6 +1,7 @@
 /** Starts a real broker (worker threads, real files) on a temp folder; torn down after the test. */
 import type { ExecutionContext } from 'ava';
 import { Broker, type BrokerStartOptions } from '../../actors/Broker.js';
+import type { BrokerApi } from '../../actors/BrokerApi.js';
 import type { BrokerConfigInput } from '../../actors/BrokerConfig.js';
 import { tempDir } from './tmp.js';
 
@@ -18,6 +19,23 @@ export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * Resolves once a topic's ConsumeQueues hold `total` messages in all. A send returns when the CommitLog
+ * has the bytes; the dispatcher builds the queue units just after, so a read of queue offsets waits here.
+ */
+export async function untilQueued(api: Pick<BrokerApi, 'getTopic' | 'maxOffset' | 'minOffset'>, topic: string, total: number, timeoutMs = 10_000): Promise<void> {
+  await until(
+    async () => {
+      const queues = (await api.getTopic(topic))?.readQueueNums ?? 0;
+      let sum = 0;
+      for (let q = 0; q < queues; q++) sum += (await api.maxOffset(topic, q)) - (await api.minOffset(topic, q));
+      return sum >= total;
+    },
+    timeoutMs,
+    `${total} messages queued on ${topic}`,
+  );
 }
 
 export const body = (s: string): Uint8Array => new TextEncoder().encode(s);

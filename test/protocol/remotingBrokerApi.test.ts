@@ -4,7 +4,7 @@ import { isPetrelError } from '../../common/errors.js';
 import { fitPullResult, serveBrokerApi } from '../../protocol/remoting/BrokerApiServer.js';
 import { connectBrokerApi, type RemoteBrokerApi } from '../../protocol/remoting/RemoteBrokerApi.js';
 import { RpcClient } from '../../protocol/remoting/RpcClient.js';
-import { body, startBroker, text } from '../helpers/broker.js';
+import { body, startBroker, text, untilQueued } from '../helpers/broker.js';
 import type { ExecutionContext } from 'ava';
 import type { Broker } from '../../actors/Broker.js';
 
@@ -24,6 +24,7 @@ test('remoting broker api - connect learns the broker name; send and pull carry 
   const [r] = await remote.send([{ topic: 'Remote', body: body('hello'), tags: 'TagA', keys: ['k1'], properties: { a: '1' } }], 1);
   t.is(r?.sendStatus, 'SEND_OK');
   t.deepEqual(r?.messageQueue, { topic: 'Remote', brokerName: 'broker-a', queueId: 1 });
+  await untilQueued(remote, 'Remote', 1);
   const pulled = await remote.pull({ group: 'G', topic: 'Remote', queueId: 1, offset: 0, maxMsgNums: 32 });
   t.is(pulled.status, 'FOUND');
   const m = pulled.messages[0];
