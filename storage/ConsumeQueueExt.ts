@@ -7,23 +7,12 @@
  * `fileSize` bytes (48 MiB by default, created sparse), named by the logical offset of its first
  * byte. Offsets run on across files: file i starts at i * fileSize.
  *
- * Unit (big-endian, RocketMQ's CqExtUnit):
- *   offset  size  field
- *   0       2     size          short, the whole unit: 20 + bitMapSize (20 .. 32767)
- *   2       8     tagsCode      long, the message's tag hash
- *   10      8     msgStoreTime  long, store timestamp, ms
- *   18      2     bitMapSize    short, bytes of bitmap (0 when the message has none)
- *   20      n     bitmap        the bloom bits (filter/bloom/BloomFilter.ts documents the bit order)
+ * Units and their addresses: CqExtUnit.ts.
  *
  * End of file: the last END_BLANK_LENGTH (4) bytes of a file are never used by a unit. A unit
  * that does not fit before them goes to the next file, and the old file gets the blank marker at
  * its write position: the short -1 (0xFFFF) followed by two zero bytes. A reader scanning a file
  * stops at a size <= 0: -1 is the marker, 0 is space never written.
- *
- * Addresses: a unit's address is its offset plus Long.MIN_VALUE, always <= Integer.MIN_VALUE - 1,
- * so the CQ tag slot tells an address (isExtAddress) from a tag hash, which is an int. Addresses
- * do not fit a double exactly, so they are bigint here; offsets (which are far below 2^53 in any
- * real store) are numbers.
  *
  * Ownership: one writer instance, owned by the dispatcher, appends and truncates. Reader
  * instances (readOnly) on any thread read units by the addresses they find in ConsumeQueue units;
@@ -36,57 +25,27 @@
  * unit. Units past the last CQ unit that survived are garbage; the ConsumeQueue's recovery calls
  * truncateAfter(address of its last unit's extension) or truncateAll() to drop them.
  */
-import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, ftruncateSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PetrelError } from '../common/errors.js';
 import type { ConsumeQueueExtUnitView } from './MessageFilter.js';
-
-/** RocketMQ's mappedFileSizeConsumeQueueExt: 48 MiB. */
-export const DEFAULT_CQ_EXT_FILE_SIZE = 48 * 1024 * 1024;
-/** Bytes at the end of each file reserved for the blank marker. */
-export const CQ_EXT_END_BLANK_LENGTH = 4;
-/** A unit without bitmap. */
-export const CQ_EXT_MIN_UNIT_SIZE = 20;
-/** A unit's size is a Java short. */
-export const CQ_EXT_MAX_UNIT_SIZE = 32_767;
-/** Bytes the writer instance reads at once when serving get(). */
-const READ_AHEAD_BYTES = 64 * 1024;
-
-const SIZE_OFFSET = 0;
-const TAGS_CODE_OFFSET = 2;
-const STORE_TIME_OFFSET = 10;
-const BITMAP_SIZE_OFFSET = 18;
-const BITMAP_OFFSET = 20;
-const BLANK_MARKER = -1;
-
-const LONG_MIN = -(2n ** 63n);
-const TWO_POW_32 = 4_294_967_296;
-/** Largest address: Integer.MIN_VALUE - 1. */
-export const CQ_EXT_MAX_ADDRESS = -2_147_483_649n;
-
-/** True when a CQ tag slot holds an extension address rather than a tag hash. */
-export function isExtAddress(slot: bigint): boolean {
-  return slot <= CQ_EXT_MAX_ADDRESS;
-}
-
-/** The address stored in the CQ tag slot for a unit at `offset`. */
-export function encodeExtAddress(offset: number): bigint {
-  return BigInt(offset) + LONG_MIN;
-}
-
-/** The offset of the unit at `address`. */
-export function decodeExtAddress(address: bigint): number {
-  return Number(address - LONG_MIN);
-}
-
-export interface CqExtUnit {
-  /** The tag hash (a Java int in practice, stored as a long). */
-  readonly tagsCode: bigint;
-  /** Store timestamp, ms. */
-  readonly storeTimestamp: number;
-  /** The bloom bitmap, absent when the message has none. */
-  readonly bitmap?: Uint8Array;
-}
+import { READ_AHEAD_BYTES, createExtFile, ioError, openExtFile, readAt, scanUnitsEnd, writeBlankMarker, writeFully, type ExtFile } from './CqExtFile.js';
+import {
+  BITMAP_OFFSET,
+  BITMAP_SIZE_OFFSET,
+  CQ_EXT_END_BLANK_LENGTH,
+  CQ_EXT_MIN_UNIT_SIZE,
+  DEFAULT_CQ_EXT_FILE_SIZE,
+  SIZE_OFFSET,
+  STORE_TIME_OFFSET,
+  TAGS_CODE_OFFSET,
+  TWO_POW_32,
+  decodeExtAddress,
+  encodeCqExtUnit,
+  encodeExtAddress,
+  isExtAddress,
+  type CqExtUnit,
+} from './CqExtUnit.js';
 
 export interface ConsumeQueueExtOptions {
   /** The store root; files go under consumequeue_ext/<topic>/<queueId>/. */
@@ -97,31 +56,6 @@ export interface ConsumeQueueExtOptions {
   readonly fileSize?: number;
   /** A reader: never creates, writes or truncates. Default false. */
   readonly readOnly?: boolean;
-}
-
-/** Encodes a unit (layout in the class comment). Throws ERR_INVALID_ARGUMENT when it is too large. */
-export function encodeCqExtUnit(unit: CqExtUnit): Buffer {
-  if (!Number.isSafeInteger(unit.storeTimestamp)) {
-    throw new PetrelError('ERR_INVALID_ARGUMENT', `store timestamp ${unit.storeTimestamp} is not an integer number of ms`);
-  }
-  const bitmapSize = unit.bitmap?.length ?? 0;
-  const size = CQ_EXT_MIN_UNIT_SIZE + bitmapSize;
-  if (size > CQ_EXT_MAX_UNIT_SIZE) {
-    throw new PetrelError('ERR_INVALID_ARGUMENT', `consume queue extension unit of ${size} bytes is over ${CQ_EXT_MAX_UNIT_SIZE}`);
-  }
-  const buf = Buffer.alloc(size);
-  buf.writeInt16BE(size, SIZE_OFFSET);
-  buf.writeBigInt64BE(BigInt.asIntN(64, unit.tagsCode), TAGS_CODE_OFFSET);
-  buf.writeBigInt64BE(BigInt(unit.storeTimestamp), STORE_TIME_OFFSET);
-  buf.writeInt16BE(bitmapSize, BITMAP_SIZE_OFFSET);
-  if (unit.bitmap !== undefined) buf.set(unit.bitmap, BITMAP_OFFSET);
-  return buf;
-}
-
-interface ExtFile {
-  readonly base: number;
-  readonly path: string;
-  readonly fd: number;
 }
 
 /** Bytes [start, end) of a file, read at once; `data` views `bytes`. */
@@ -191,7 +125,7 @@ export class ConsumeQueueExt {
       if (statSync(file).size !== this.fileSize) {
         throw new PetrelError('ERR_STORE_CORRUPT', `consume queue extension file ${file} is not ${this.fileSize} bytes`);
       }
-      this.files.push({ base, path: file, fd: this.openFile(file, false) });
+      this.files.push({ base, path: file, fd: openExtFile(file, this.readOnly ? 'r' : 'r+') });
     }
     this.writeOffset = this.scanEnd();
   }
@@ -215,7 +149,7 @@ export class ConsumeQueueExt {
     }
     let position = this.writeOffset % this.fileSize;
     if (position + bytes.length > this.fileSize - CQ_EXT_END_BLANK_LENGTH) {
-      this.writeBlankMarker(this.fileForWrite(this.writeOffset), position);
+      this.dirty.add(writeBlankMarker(this.fileForWrite(this.writeOffset), position));
       this.writeOffset += this.fileSize - position;
       position = 0;
     }
@@ -308,7 +242,7 @@ export class ConsumeQueueExt {
     const target = offset - (offset % this.fileSize) + this.fileSize;
     while (this.writeOffset < target) {
       const position = this.writeOffset % this.fileSize;
-      this.writeBlankMarker(this.fileForWrite(this.writeOffset), position);
+      this.dirty.add(writeBlankMarker(this.fileForWrite(this.writeOffset), position));
       this.writeOffset += this.fileSize - position;
     }
   }
@@ -362,24 +296,7 @@ export class ConsumeQueueExt {
   /** Where the last well-formed unit ends; a bad unit ends the scan, as a torn write would. */
   private scanEnd(): number {
     const last = this.files[this.files.length - 1];
-    if (last === undefined) return 0;
-    let position = 0;
-    const limit = this.fileSize - CQ_EXT_END_BLANK_LENGTH;
-    // headers are read a block at a time: one read per unit would make a start-up take minutes
-    let chunk: Buffer = Buffer.alloc(0);
-    let chunkStart = 0;
-    while (position + CQ_EXT_MIN_UNIT_SIZE <= limit) {
-      if (position + CQ_EXT_MIN_UNIT_SIZE > chunkStart + chunk.length) {
-        chunkStart = position;
-        chunk = readAt(last, position, Math.min(READ_AHEAD_BYTES, limit - position));
-      }
-      const at = position - chunkStart;
-      const size = chunk.readInt16BE(at + SIZE_OFFSET);
-      if (size === BLANK_MARKER) return last.base + this.fileSize;
-      if (size < CQ_EXT_MIN_UNIT_SIZE || chunk.readInt16BE(at + BITMAP_SIZE_OFFSET) !== size - CQ_EXT_MIN_UNIT_SIZE || position + size > limit) break;
-      position += size;
-    }
-    return last.base + position;
+    return last === undefined ? 0 : last.base + scanUnitsEnd(last, this.fileSize);
   }
 
   /** Drops everything from `offset` on: later files go, the rest of its file is zeroed. */
@@ -403,13 +320,6 @@ export class ConsumeQueueExt {
     this.writeOffset = offset;
   }
 
-  private writeBlankMarker(file: ExtFile, position: number): void {
-    const marker = Buffer.alloc(CQ_EXT_END_BLANK_LENGTH);
-    marker.writeInt16BE(BLANK_MARKER, 0);
-    writeFully(file, marker, position);
-    this.dirty.add(file);
-  }
-
   /** The file holding `offset`, if open. */
   private fileFor(offset: number): ExtFile | undefined {
     const first = this.files[0];
@@ -422,16 +332,7 @@ export class ConsumeQueueExt {
     const found = this.fileFor(offset);
     if (found !== undefined) return found;
     const base = offset - (offset % this.fileSize);
-    mkdirSync(this.dir, { recursive: true });
-    const file = path.join(this.dir, String(base).padStart(20, '0'));
-    const fd = this.openFile(file, true);
-    try {
-      ftruncateSync(fd, this.fileSize);
-    } catch (err) {
-      closeSync(fd);
-      throw ioError('size', file, err);
-    }
-    const created = { base, path: file, fd };
+    const created = createExtFile(this.dir, base, this.fileSize);
     this.files.push(created);
     return created;
   }
@@ -477,14 +378,6 @@ export class ConsumeQueueExt {
     return read;
   }
 
-  private openFile(file: string, create: boolean): number {
-    try {
-      return openSync(file, this.readOnly ? 'r' : create ? 'w+' : 'r+');
-    } catch (err) {
-      throw ioError('open', file, err);
-    }
-  }
-
   private removeFile(file: ExtFile): void {
     if (this.block?.file === file) this.block = undefined;
     closeSync(file.fd);
@@ -500,32 +393,4 @@ export class ConsumeQueueExt {
     this.ensureOpen();
     if (this.readOnly) throw new PetrelError('ERR_INVALID_ARGUMENT', `consume queue extension ${this.dir} was opened read-only`);
   }
-}
-
-function writeFully(file: ExtFile, bytes: Buffer, position: number): void {
-  let done = 0;
-  try {
-    while (done < bytes.length) done += writeSync(file.fd, bytes, done, bytes.length - done, position + done);
-  } catch (err) {
-    throw ioError('write', file.path, err);
-  }
-}
-
-function readAt(file: ExtFile, position: number, length: number): Buffer {
-  const buf = Buffer.alloc(length);
-  let done = 0;
-  try {
-    while (done < length) {
-      const n = readSync(file.fd, buf, done, length - done, position + done);
-      if (n === 0) break;
-      done += n;
-    }
-  } catch (err) {
-    throw ioError('read', file.path, err);
-  }
-  return buf;
-}
-
-function ioError(what: string, file: string, cause: unknown): PetrelError {
-  return new PetrelError('ERR_STORE_IO', `${what} of consume queue extension ${file} failed: ${(cause as Error).message}`, { cause });
 }

@@ -2,14 +2,8 @@ import test from 'ava';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
-import {
-  CQ_EXT_MAX_ADDRESS,
-  ConsumeQueueExt,
-  decodeExtAddress,
-  encodeCqExtUnit,
-  encodeExtAddress,
-  isExtAddress,
-} from '../../storage/ConsumeQueueExt.js';
+import { ConsumeQueueExt } from '../../storage/ConsumeQueueExt.js';
+import { CQ_EXT_MAX_ADDRESS, decodeExtAddress, encodeCqExtUnit, encodeExtAddress, isExtAddress } from '../../storage/CqExtUnit.js';
 
 const BITMAP = Uint8Array.from([0x01, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42]);
 
