@@ -2,8 +2,9 @@
  * The send path on the broker's main thread. Each send is validated and sized at once (bad input
  * fails that send alone, before anything is written), queued, and encoded with its neighbours
  * into one buffer that is transferred to WriterActor in one ask: concurrent sends share the
- * crossing the same way they share a flush. At most two batches are in flight, so one is built
- * while the other is appended.
+ * crossing the same way they share a flush. A batch goes at the end of the event-loop turn, or as
+ * soon as EAGER_BATCH sends are queued; at most MAX_IN_FLIGHT batches are in flight, so the next
+ * is built while the writer appends the last.
  *
  * A send resolves when the positions its flush mode requires are reached: `wrote` (the reply
  * itself) under ASYNC_FLUSH, `flushed` under SYNC_FLUSH, else FLUSH_DISK_TIMEOUT after
@@ -16,7 +17,7 @@ import type { MessageEncoder, MessageToStore } from '../storage/MessageCodec.js'
 import { createOffsetMessageId, type SocketAddress } from '../storage/MessageId.js';
 import type { SendResult, SendStatus } from './BrokerApi.js';
 import { PositionWaiters } from './PositionWaiters.js';
-import type { WriterMsg, WriterReplies } from './WriterActor.js';
+import { APPEND_META_FIELDS, type WriterMsg, type WriterReplies } from './WriterActor.js';
 
 export interface PendingSend {
   readonly msg: MessageToStore;
@@ -43,7 +44,9 @@ export interface SendPathOptions {
   readonly replicaWait?: (end: number) => Promise<SendStatus>;
 }
 
-const MAX_IN_FLIGHT = 2;
+const MAX_IN_FLIGHT = 4;
+/** Sends queued in one turn that make a batch worth sending before the turn ends. */
+const EAGER_BATCH = 128;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
 const putChannel = channel(CHANNELS.storePut);
@@ -52,7 +55,7 @@ const replicatedChannel = channel(CHANNELS.storeReplicated);
 export class SendPath {
   readonly #o: SendPathOptions;
   #queue: PendingSend[] = [];
-  /** Arrival time (performance.now) of each queued send, parallel to #queue, for the put metrics. */
+  /** Arrival time (performance.now) of each queued send, parallel to #queue, for the put metrics (0 when nobody listens). */
   #queuedAt: number[] = [];
   #queuedBytes = 0;
   #inFlight = 0;
@@ -73,10 +76,16 @@ export class SendPath {
       return;
     }
     this.#queue.push(p);
-    this.#queuedAt.push(performance.now());
+    this.#queuedAt.push(putChannel.hasSubscribers ? performance.now() : 0);
     this.#queuedBytes += p.size;
-    // Dispatch at the end of this turn of the event loop, so that the sends made in the same
-    // turn (many tasks resuming together) share one batch instead of the first going out alone.
+    // A full batch goes at once, so the writer appends it while this thread goes on with the
+    // sends still arriving in this turn (many tasks resuming together after one reply).
+    if (this.#queue.length >= EAGER_BATCH && this.#inFlight < MAX_IN_FLIGHT) {
+      this.#dispatch();
+      return;
+    }
+    // Otherwise dispatch at the end of this turn of the event loop, so that the sends made in the
+    // same turn share one batch instead of the first going out alone.
     if (this.#inFlight < MAX_IN_FLIGHT && !this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => {
@@ -111,38 +120,33 @@ export class SendPath {
 
   async #send(batch: PendingSend[], total: number, oldest: number): Promise<void> {
     const buf = new Uint8Array(new ArrayBuffer(total));
-    const sizes = new Int32Array(batch.length);
-    const queueIds = new Int32Array(batch.length);
-    const noQueue = new Uint8Array(batch.length);
-    const topicOf = new Int32Array(batch.length);
+    const meta = new Int32Array(batch.length * APPEND_META_FIELDS);
     const topics: string[] = [];
     const topicIndex = new Map<string, number>();
     let at = 0;
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i] as PendingSend;
       const size = this.#o.encoder.encode(p.msg, buf, at, p.uniqKey, true);
-      sizes[i] = size;
-      queueIds[i] = p.msg.queueId;
-      noQueue[i] = p.noQueue ? 1 : 0;
       let ti = topicIndex.get(p.msg.topic);
       if (ti === undefined) {
         ti = topics.push(p.msg.topic) - 1;
         topicIndex.set(p.msg.topic, ti);
       }
-      topicOf[i] = ti;
+      const m = i * APPEND_META_FIELDS;
+      meta[m] = size;
+      meta[m + 1] = ti;
+      meta[m + 2] = p.msg.queueId;
+      meta[m + 3] = p.noQueue ? 1 : 0;
       at += size;
     }
     let out: Float64Array;
     try {
-      out = await this.#o.writer.ask(
-        { type: 'append', bytes: buf, sizes, topics, topicOf, queueIds, noQueue },
-        { transfer: [buf.buffer, sizes.buffer, topicOf.buffer, queueIds.buffer, noQueue.buffer] },
-      );
+      out = await this.#o.writer.ask({ type: 'append', bytes: buf, meta, topics }, { transfer: [buf.buffer, meta.buffer] });
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
     }
-    if (putChannel.hasSubscribers) putChannel.publish({ messages: batch.length, bytes: total, latencyUs: (performance.now() - oldest) * 1000 });
+    if (putChannel.hasSubscribers && oldest > 0) putChannel.publish({ messages: batch.length, bytes: total, latencyUs: (performance.now() - oldest) * 1000 });
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i] as PendingSend;
       const phy = out[i * 3] as number;

@@ -28,20 +28,20 @@ export interface WriterArgs {
   readonly positions: SharedArrayBuffer;
 }
 
+/** Int32 fields per record in AppendBatch.meta: size, topic index, queue id, no-queue flag. */
+export const APPEND_META_FIELDS = 4;
+
 /**
- * One batch of encoded records, back to back in `bytes`. For record i: its size, the topic (an
- * index into `topics`, the batch's distinct topics) and queue id its queue offset is drawn from,
- * and whether it takes one (prepared and rolled-back transactional records do not). Every array
- * is transferred, so a batch costs one structured clone of a short topic list.
+ * One batch of encoded records, back to back in `bytes`. For record i, meta[4i..4i+3]: its size,
+ * the topic (an index into `topics`, the batch's distinct topics) and queue id its queue offset
+ * is drawn from, and 1 when it takes none (prepared and rolled-back transactional records). Both
+ * arrays are transferred, so a batch costs one structured clone of a short topic list.
  */
 export interface AppendBatch {
   readonly type: 'append';
   readonly bytes: Uint8Array;
-  readonly sizes: Int32Array;
+  readonly meta: Int32Array;
   readonly topics: readonly string[];
-  readonly topicOf: Int32Array;
-  readonly queueIds: Int32Array;
-  readonly noQueue: Uint8Array;
 }
 
 /**
@@ -101,16 +101,18 @@ export const writerActor = defineActor<WriterMsg, WriterReplies, WriterState, Wr
   },
   handlers: {
     append(s, m) {
-      const n = m.sizes.length;
+      const meta = m.meta;
+      const n = meta.length / APPEND_META_FIELDS;
       const out = new Float64Array(n * 3);
       const now = Date.now();
       let at = 0;
       try {
         for (let i = 0; i < n; i++) {
-          const size = m.sizes[i] as number;
-          const skipQueue = m.noQueue[i] === 1;
-          const topic = m.topics[m.topicOf[i] as number] as string;
-          const qid = m.queueIds[i] as number;
+          const f = i * APPEND_META_FIELDS;
+          const size = meta[f] as number;
+          const topic = m.topics[meta[f + 1] as number] as string;
+          const qid = meta[f + 2] as number;
+          const skipQueue = meta[f + 3] === 1;
           const table = s.offsets.offsetsOf(topic);
           const queueOffset = skipQueue ? 0 : (table[qid] ?? 0);
           const phy = s.log.append(m.bytes, at, size, queueOffset, now);

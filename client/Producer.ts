@@ -136,20 +136,22 @@ export class Producer {
 
   async #sendWithRetriesBatch(messages: readonly Message[]): Promise<SendResult[]> {
     const topic = messages[0]?.topic ?? '';
-    const deadline = performance.now() + this.#timeoutMs;
+    // The retry budget is timed from the first failure: a send that succeeds reads no clock.
+    let deadline = Number.POSITIVE_INFINITY;
     let lastError: unknown;
     let lastBroker: string | undefined;
     for (let attempt = 0; attempt <= this.#retries; attempt++) {
       if (attempt > 0 && performance.now() > deadline) break;
       let mq: MessageQueue | undefined;
       try {
-        const queues = await this.#writeQueues(topic);
+        const queues = this.#cachedQueues(topic) ?? (await this.#writeQueues(topic));
         mq = this.#cluster !== undefined ? this.#cluster.selectWriteQueue(queues, lastBroker) : queues[this.#next++ % queues.length];
         if (mq === undefined) throw new PetrelError('ERR_TOPIC_NOT_EXIST', `topic ${topic} has no writable queue`);
         return await this.#sendTo(mq, messages);
       } catch (err) {
         lastError = err;
         if (!isPetrelError(err) || !err.retriable) throw err;
+        if (attempt === 0) deadline = performance.now() + this.#timeoutMs;
         lastBroker = mq?.brokerName;
         this.#routes.delete(topic);
       }
@@ -162,10 +164,17 @@ export class Producer {
     return this.#cluster !== undefined ? this.#cluster.sendToQueue(mq, messages) : this.#broker.send(messages, mq.queueId);
   }
 
+  /** The write queues of `topic` from the route cache while it is fresh (embedded broker only). */
+  #cachedQueues(topic: string): MessageQueue[] | undefined {
+    if (this.#cluster !== undefined) return undefined;
+    const cached = this.#routes.get(topic);
+    return cached !== undefined && performance.now() - cached.fetchedAt < ROUTE_TTL_MS ? cached.queues : undefined;
+  }
+
   async #writeQueues(topic: string): Promise<MessageQueue[]> {
     if (this.#cluster !== undefined) return this.#cluster.writeQueues(topic);
-    const cached = this.#routes.get(topic);
-    if (cached !== undefined && performance.now() - cached.fetchedAt < ROUTE_TTL_MS) return cached.queues;
+    const cached = this.#cachedQueues(topic);
+    if (cached !== undefined) return cached;
     const route = await this.#broker.queryRoute(topic);
     const queues: MessageQueue[] = [];
     for (const b of route.brokers) {

@@ -65,10 +65,24 @@ export function formatSocketAddress(addr: SocketAddress): string {
   return `[${groups.join(':')}]:${addr.port}`;
 }
 
+/** Eight hex digits of the low 32 bits of `value`, from the byte table. */
+function hex8(value: number): string {
+  return (HEX2[(value >>> 24) & 0xff] ?? '') + (HEX2[(value >>> 16) & 0xff] ?? '') + (HEX2[(value >>> 8) & 0xff] ?? '') + (HEX2[value & 0xff] ?? '');
+}
+
+/** Hex of a store host's address and port, the fixed head of its offset message ids. */
+const hostPrefixes = new WeakMap<SocketAddress, string>();
+
 /** The offset message id of a record stored at `physicalOffset` on `storeHost`. */
 export function createOffsetMessageId(storeHost: SocketAddress, physicalOffset: number): string {
+  let prefix = hostPrefixes.get(storeHost);
+  if (prefix === undefined) {
+    prefix = hexOf(storeHost.address) + hexInt(storeHost.port, 8);
+    hostPrefixes.set(storeHost, prefix);
+  }
   const high = Math.floor(physicalOffset / 4_294_967_296);
-  return hexOf(storeHost.address) + hexInt(storeHost.port, 8) + hexInt(high, 8) + hexInt(physicalOffset - high * 4_294_967_296, 8);
+  // join gives a flat string (see UniqKeyGenerator.next)
+  return [prefix, hex8(high), hex8(physicalOffset - high * 4_294_967_296)].join('');
 }
 
 export interface DecodedOffsetMessageId {
