@@ -15,8 +15,10 @@
  * ```
  *
  * A handler may be async; the next message is not handed over before it settles. A handler that
- * throws a PetrelError answers the asker with that error and the actor carries on (bad input is
- * not a crash); anything else it throws is a crash, reported to the supervisor.
+ * must wait for something without holding up the mailbox takes its answer with `ctx.defer()` and
+ * returns LATER. A handler that throws a PetrelError answers the asker with that error and the
+ * actor carries on (bad input is not a crash); anything else it throws is a crash, reported to
+ * the supervisor.
  */
 import type { ActorRef } from './ActorRef.js';
 import type { StopReason } from './protocol.js';
@@ -34,6 +36,26 @@ export type Replies<M extends ActorMessage> = { readonly [K in M['type']]: unkno
 /** The member of the union M whose type is K. */
 export type MessageOf<M extends ActorMessage, K extends M['type']> = Extract<M, { readonly type: K }>;
 
+/**
+ * What a handler returns when it answers later through `ctx.defer()`: the actor goes on with the
+ * next message, and the asker waits for the Deferred to be settled.
+ */
+export const LATER: unique symbol = Symbol('petrelmq.later');
+export type Later = typeof LATER;
+
+/**
+ * The answer to the ask being handled, to be given after the handler has returned (a request held
+ * until something happens, as a long-polling pull is). Settling it twice, or after the actor
+ * stopped, does nothing; a Deferred still open when the actor stops is failed with
+ * ERR_ACTOR_STOPPED. For a told message it leads nowhere.
+ */
+export interface Deferred<T> {
+  resolve(value: T): void;
+  /** A PetrelError reaches the asker as itself; anything else as ERR_ACTOR_CRASHED. */
+  reject(error: unknown): void;
+  readonly settled: boolean;
+}
+
 /** What an actor's hooks get besides its state. */
 export interface ActorContext<M extends ActorMessage, R extends Replies<M>> {
   /** The name the actor was spawned under, unique in its system. */
@@ -42,10 +64,15 @@ export interface ActorContext<M extends ActorMessage, R extends Replies<M>> {
   readonly self: ActorRef<M, R>;
   /** How many times this actor has been restarted before this incarnation started. */
   readonly restarts: number;
+  /**
+   * Inside a synchronous handler only: takes over the answer to the message being handled. The
+   * handler then returns LATER.
+   */
+  defer<K extends M['type']>(): Deferred<R[K]>;
 }
 
 export type Handlers<M extends ActorMessage, R extends Replies<M>, S> = {
-  readonly [K in M['type']]: (state: S, msg: MessageOf<M, K>, ctx: ActorContext<M, R>) => R[K] | Promise<R[K]>;
+  readonly [K in M['type']]: (state: S, msg: MessageOf<M, K>, ctx: ActorContext<M, R>) => R[K] | Promise<R[K]> | Later;
 };
 
 export interface ActorSpec<M extends ActorMessage, R extends Replies<M>, S, A> {

@@ -16,7 +16,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { PetrelError, toErrorData, type PetrelErrorData } from '../common/errors.js';
 import { log } from '../common/diagnostics.js';
-import type { ActorContext, ActorMessage, ErasedDefinition, Replies } from './Actor.js';
+import { LATER, type ActorContext, type ActorMessage, type Deferred, type ErasedDefinition, type Replies } from './Actor.js';
 import type { ActorRef } from './ActorRef.js';
 import { Mailbox } from './Mailbox.js';
 import {
@@ -64,6 +64,9 @@ function messageType(msg: unknown): string {
   return '?';
 }
 
+/** A Deferred as the host keeps it: `settled` is set here. */
+type OpenDeferred = Deferred<unknown> & { settled: boolean };
+
 export class ActorHost {
   readonly #def: ErasedDefinition;
   readonly #params: HostParams;
@@ -76,6 +79,11 @@ export class ActorHost {
   #hasState = false;
   #phase: Phase = 'idle';
   #commands: Promise<void> = Promise.resolve();
+  /** The delivery whose handler is running now (its synchronous part), for ctx.defer(). */
+  #current: Delivery | undefined;
+  #currentDeferred: OpenDeferred | undefined;
+  /** Answers taken with ctx.defer() and not yet given; failed when the actor stops. */
+  readonly #open = new Set<Deferred<unknown>>();
 
   constructor(def: ErasedDefinition, params: HostParams, control: MessagePort) {
     this.#def = def;
@@ -93,7 +101,7 @@ export class ActorHost {
   }
 
   #context(): ActorContext<ActorMessage, Replies<ActorMessage>> {
-    return { name: this.#params.name, self: this.#params.self, restarts: this.#restarts };
+    return { name: this.#params.name, self: this.#params.self, restarts: this.#restarts, defer: <T>() => this.#defer() as Deferred<T> };
   }
 
   #report(report: HostReport): void {
@@ -186,12 +194,39 @@ export class ActorHost {
     const state = this.#state;
     this.#state = undefined;
     this.#hasState = false;
-    if (this.#def.stop === undefined) return;
     try {
-      await this.#def.stop(state, reason, this.#ctx);
+      if (this.#def.stop !== undefined) await this.#def.stop(state, reason, this.#ctx);
     } catch (err) {
       this.#report({ type: 'crashed', during: 'stop', error: this.#crashData('stop', err) });
+    } finally {
+      const stopped = new PetrelError('ERR_ACTOR_STOPPED', `actor ${this.#params.name} stopped before answering`);
+      for (const open of [...this.#open]) open.reject(stopped);
     }
+  }
+
+  #defer(): Deferred<unknown> {
+    const d = this.#current;
+    if (d === undefined) throw new PetrelError('ERR_INVALID_ARGUMENT', `actor ${this.#params.name}: ctx.defer() is for the synchronous part of a handler`);
+    const open = this.#open;
+    const deferred: OpenDeferred = {
+      settled: false,
+      resolve: (value) => {
+        if (deferred.settled) return;
+        deferred.settled = true;
+        open.delete(deferred);
+        this.#answer(d, value);
+      },
+      reject: (error) => {
+        if (deferred.settled) return;
+        deferred.settled = true;
+        open.delete(deferred);
+        const err = error instanceof PetrelError ? error : new PetrelError('ERR_ACTOR_CRASHED', `actor ${this.#params.name} failed a deferred answer: ${describe(error)}`);
+        this.#fail(d, toErrorData(err));
+      },
+    };
+    open.add(deferred);
+    this.#currentDeferred = deferred;
+    return deferred;
   }
 
   #process(d: Delivery): void | Promise<void> {
@@ -206,10 +241,24 @@ export class ActorHost {
       return;
     }
     let result: unknown;
+    this.#current = d;
+    this.#currentDeferred = undefined;
     try {
       result = handler.call(this.#def.handlers, this.#state, msg, this.#ctx);
     } catch (err) {
+      // the error is the answer: a Deferred taken before the throw must not answer again
+      const taken = this.#currentDeferred as OpenDeferred | undefined;
+      if (taken !== undefined) {
+        taken.settled = true;
+        this.#open.delete(taken);
+      }
       this.#onError(d, err);
+      return;
+    } finally {
+      this.#current = undefined;
+    }
+    if (result === LATER) {
+      if (this.#currentDeferred === undefined) this.#fail(d, toErrorData(new PetrelError('ERR_ACTOR_CRASHED', `actor ${this.#params.name} returned LATER for '${messageType(msg)}' without ctx.defer()`)));
       return;
     }
     if (isPromiseLike(result)) {

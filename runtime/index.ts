@@ -2,14 +2,16 @@
  * The public surface of the actor runtime: what actors/, client/ and embedders import. Internals
  * (the host, supervisors, incarnations, wire protocol, layouts) are not exported.
  */
-export { defineActor, actorLocation } from './Actor.js';
+export { defineActor, actorLocation, LATER } from './Actor.js';
 export type {
   ActorContext,
   ActorDefinition,
   ActorLocation,
   ActorMessage,
   ActorSpec,
+  Deferred,
   Handlers,
+  Later,
   MessageOf,
   Replies,
   StopReason,

@@ -7,6 +7,7 @@ import { ActorSystem } from '../../runtime/ActorSystem.js';
 import { PositionCells } from '../../runtime/PositionCells.js';
 import { SharedRing } from '../../runtime/SharedRing.js';
 import { PROBE, counter, type CounterArgs, type CounterMsg, type CounterReplies } from './fixtures/counter.js';
+import { gate } from './fixtures/gate.js';
 import { recorder } from './fixtures/recorder.js';
 import { ringSink } from './fixtures/ringSink.js';
 import { sender } from './fixtures/sender.js';
@@ -216,3 +217,34 @@ serial('actor - a ref handle sent in a message is revived on the receiving worke
   t.deepEqual((await second.ask({ type: 'report' })).counts, { s: 4 });
   t.is((await snd.ask({ type: 'askReport' })).outOfOrder, 0);
 });
+
+for (const thread of ['worker', 'local'] as const) {
+  serial(`actor - an answer deferred with ctx.defer() leaves the mailbox free and comes when given (${thread})`, async (t) => {
+    const system = new ActorSystem();
+    t.teardown(() => system.shutdown());
+    const ref = await system.spawn(gate, { name: 'gate', thread, args: {} });
+    const first = ref.ask({ type: 'wait' });
+    const second = ref.ask({ type: 'wait' });
+    let answered = false;
+    void first.then(() => (answered = true));
+    // later messages are handled while both asks wait
+    t.is(await ref.ask({ type: 'held' }), 2);
+    t.false(answered);
+    t.is(await ref.ask({ type: 'open', value: 'now' }), 2);
+    t.deepEqual(await Promise.all([first, second]), ['now', 'now']);
+
+    const noDefer = await t.throwsAsync(ref.ask({ type: 'laterWithoutDefer' }));
+    t.true(isPetrelError(noDefer, 'ERR_ACTOR_CRASHED'), String(noDefer));
+    const thrown = await t.throwsAsync(ref.ask({ type: 'deferThenThrow' }));
+    t.true(isPetrelError(thrown, 'ERR_MESSAGE_ILLEGAL'), String(thrown));
+    // the Deferred taken before the throw answers nothing more, and the actor carries on
+    t.is(await ref.ask({ type: 'open', value: 'again' }), 0);
+    t.is(await ref.ask({ type: 'held' }), 0);
+
+    const pending = ref.ask({ type: 'wait' }, { timeoutMs: 10_000 });
+    t.is(await ref.ask({ type: 'held' }), 1);
+    await system.stop('gate');
+    const stopped = await t.throwsAsync(pending);
+    t.true(isPetrelError(stopped, 'ERR_ACTOR_STOPPED'), String(stopped));
+  });
+}
