@@ -38,7 +38,7 @@ import type { DispatcherFilterStats, DispatcherMsg, DispatcherReplies } from './
 import { FilterRegistrar } from './FilterRegistrar.js';
 import { compileSqlFilter } from '../filter/sql/SqlFilter.js';
 import type { FlushMsg, FlushReplies } from './FlushActor.js';
-import { decodeRecords, delayed, reput, toStore } from './messageConvert.js';
+import { SCHEDULE_TOPIC, decodeRecords, delayed, reput, toStore } from './messageConvert.js';
 import { PositionWaiters } from './PositionWaiters.js';
 import { ScheduleService } from './ScheduleService.js';
 import { SendPath } from './SendPath.js';
@@ -56,6 +56,11 @@ export interface BrokerStartOptions {
 }
 
 type Dispatcher = ActorRef<DispatcherMsg, DispatcherReplies>;
+
+/** How long an ask of a broker actor may take. */
+const ASK_TIMEOUT_MS = 30_000;
+/** The longest a pull is held for long polling (RocketMQ's clients ask for 15-20 s). */
+const MAX_LONG_POLL_MS = 60_000;
 
 export class Broker implements BrokerApi {
   readonly config: BrokerConfig;
@@ -136,7 +141,7 @@ export class Broker implements BrokerApi {
     this.#schedule = parts.config.brokerRole === 'SLAVE' ? undefined : new ScheduleService({
       levels: this.#levels,
       state: json('delayOffset.json'),
-      pull: (queueId, offset) => this.#pullOnce({ group: 'SCHEDULE', topic: 'SCHEDULE_TOPIC_XXXX', queueId, offset, maxMsgNums: 32 }),
+      pull: (queueId, offset) => this.#pullFromDispatcher({ group: 'SCHEDULE', topic: SCHEDULE_TOPIC, queueId, offset, maxMsgNums: 32 }),
       put: async (m) => {
         const { msg, uniqKey } = reput(m, m.properties['REAL_TOPIC'] ?? m.topic, Number(m.properties['REAL_QID'] ?? 0), m.reconsumeTimes, {});
         await this.#putStore(msg, uniqKey, msg.topic, msg.queueId, false);
@@ -164,7 +169,7 @@ export class Broker implements BrokerApi {
     AbortFile.create(store.storePathRootDir);
     const positions = new BrokerPositions();
     for (const slot of [Position.WROTE, Position.FLUSHED, Position.DISPATCHED]) positions.reset(slot, maxPhy);
-    const system = new ActorSystem({ askTimeoutMs: 30_000 });
+    const system = new ActorSystem({ askTimeoutMs: ASK_TIMEOUT_MS });
     try {
       const { dispatcher, flush, writer } = await spawnBrokerActors(system, cfg, store, positions, maxPhy, queueOffsets, options);
       const { replication, haAddress } = await startReplication(system, cfg, config, store, positions, { writer, flush, dispatcher });
@@ -241,8 +246,17 @@ export class Broker implements BrokerApi {
     this.send([message], queueId).catch(() => undefined);
   }
 
-  async #pullOnce(req: Omit<PullRequest, 'longPollMs'>): Promise<PullResult> {
-    const r = await this.#dispatcher.ask({ type: 'pull', ...req });
+  async pull(request: PullRequest): Promise<PullResult> {
+    this.#checkRunning();
+    return this.#pullFromDispatcher(request);
+  }
+
+  async #pullFromDispatcher(request: PullRequest): Promise<PullResult> {
+    // A pull that finds nothing is held by the dispatcher, which answers it as soon as it
+    // dispatches more for its queue (or when holdMs is up).
+    const holdMs = Math.min(Math.max(0, request.longPollMs ?? 0), MAX_LONG_POLL_MS);
+    const { longPollMs: _, ...query } = request;
+    const r = await this.#dispatcher.ask({ type: 'pull', ...query, holdMs }, holdMs > 0 ? { timeoutMs: holdMs + ASK_TIMEOUT_MS } : {});
     return {
       status: r.status as PullResult['status'],
       messages: decodeRecords(r.buffer, r.sizes, this.brokerName),
@@ -251,19 +265,6 @@ export class Broker implements BrokerApi {
       maxOffset: r.maxOffset,
       ...(r.suggestPullingFromSlave ? { suggestPullingFromSlave: true } : {}),
     };
-  }
-
-  async pull(request: PullRequest): Promise<PullResult> {
-    this.#checkRunning();
-    const deadline = performance.now() + (request.longPollMs ?? 0);
-    for (;;) {
-      const seen = this.positions.get(Position.DISPATCHED);
-      const r = await this.#pullOnce(request);
-      const empty = r.status === 'OFFSET_OVERFLOW_ONE' || r.status === 'NO_MATCHED_LOGIC_QUEUE' || (r.status === 'NO_MESSAGE_IN_QUEUE' && request.offset === 0);
-      const left = deadline - performance.now();
-      if (!empty || left <= 0 || this.#state !== 'running') return r;
-      if (this.positions.get(Position.DISPATCHED) === seen) await this.positions.waitChange(Position.DISPATCHED, Math.min(left, 1000));
-    }
   }
 
   async createTopic(config: { topic: string; readQueueNums?: number; writeQueueNums?: number; perm?: number; order?: boolean }): Promise<TopicConfig> {

@@ -2,9 +2,10 @@
  * DispatcherActor (RocketMQ's ReputMessageService): tails the CommitLog up to the confirm
  * position (`flushed` under SYNC_FLUSH, so consumers see only durable messages; `wrote` under
  * ASYNC_FLUSH), turns each record into its ConsumeQueue unit and IndexFile entries, and publishes
- * `dispatched`, which wakes long-polling pulls. It owns the ConsumeQueues and the index, so reads
- * that need them (pulls, look-ups by key, offsets by time) are served here, never past
- * `dispatched`.
+ * `dispatched`. It owns the ConsumeQueues and the index, so reads that need them (pulls, look-ups
+ * by key, offsets by time) are served here, never past `dispatched`. A long-polling pull that finds
+ * nothing is held here (its answer deferred) and answered right after the slice of dispatch that
+ * grows its queue, or when its time is up (RocketMQ's PullRequestHoldService).
  *
  * Runs on its own worker thread. After a crash it is restarted: the ConsumeQueues recover to their
  * last valid unit and dispatch resumes from their largest physical offset (units are written
@@ -12,7 +13,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { defineActor } from '../runtime/Actor.js';
+import { LATER, defineActor, type Deferred } from '../runtime/Actor.js';
 import { systemClock } from '../common/clock.js';
 import { CommitLogReader } from '../storage/CommitLogReader.js';
 import type { CommitLogDispatcher } from '../storage/CommitLogDispatcher.js';
@@ -51,6 +52,29 @@ export interface PullQuery {
   readonly offset: number;
   readonly maxMsgNums: number;
   readonly filter?: FilterSpec;
+  /**
+   * Long polling: when the pull finds nothing (pullFoundNothing), hold it up to this many ms and
+   * answer as soon as dispatch adds units to its queue. Default 0: answer at once.
+   */
+  readonly holdMs?: number;
+}
+
+/**
+ * True when a pull's answer says there is nothing there yet, so a long-polling pull waits for
+ * more: the offset is at the queue's end, the queue does not exist yet, or it is empty and the
+ * reader starts from 0.
+ */
+export function pullFoundNothing(status: string, offset: number): boolean {
+  return status === 'OFFSET_OVERFLOW_ONE' || status === 'NO_MATCHED_LOGIC_QUEUE' || (status === 'NO_MESSAGE_IN_QUEUE' && offset === 0);
+}
+
+/** A long-polling pull held until its queue grows or its time is up. */
+interface HeldPull {
+  readonly query: PullQuery;
+  readonly reply: Deferred<PullReply>;
+  readonly timer: NodeJS.Timeout;
+  /** The queue's max offset when the pull last ran (-1: no queue yet). */
+  seenMax: number;
 }
 
 export type DispatcherMsg =
@@ -122,6 +146,8 @@ interface DispatcherState {
   /** The SQL92 groups with bloom bits; undefined when the bloom path is off. */
   readonly filters: ConsumerFilters | undefined;
   readonly totals: { pulls: number; unitsScanned: number; commitLogReads: number; bloomSkipped: number; delivered: number };
+  /** Long-polling pulls waiting for their queue to grow. */
+  held: HeldPull[];
   reputFrom: number;
   /** Set between `truncate` and `resume`: dispatch does not pass it. */
   fence: number | undefined;
@@ -138,7 +164,64 @@ function dispatchSlice(s: DispatcherState): boolean {
   if (s.reputFrom >= limit) return false;
   s.reputFrom = s.reader.dispatch(s.reputFrom, limit, s.dispatchers, SLICE);
   s.positions.publish(Position.DISPATCHED, s.reputFrom);
+  if (s.held.length > 0) answerGrownQueues(s);
   return s.reputFrom < limit;
+}
+
+function queueMax(s: DispatcherState, q: PullQuery): number {
+  return s.queues.find(q.topic, q.queueId)?.maxOffsetInQueue ?? -1;
+}
+
+/** Runs again each held pull whose queue grew; those that find something are answered. */
+function answerGrownQueues(s: DispatcherState): void {
+  const still: HeldPull[] = [];
+  for (const h of s.held) {
+    const max = queueMax(s, h.query);
+    if (max === h.seenMax) {
+      still.push(h);
+      continue;
+    }
+    const r = runPull(s, h.query);
+    if (pullFoundNothing(r.status, h.query.offset)) {
+      h.seenMax = max;
+      still.push(h);
+      continue;
+    }
+    clearTimeout(h.timer);
+    h.reply.resolve(r);
+  }
+  s.held = still;
+}
+
+function runPull(s: DispatcherState, m: PullQuery): PullReply {
+  const { result: r, stats } = filteredPull(
+    { commitLog: s.read, consumeQueues: s.queues, config: s.store, hotBytes: s.hotBytes },
+    m,
+    { enablePropertyFilter: s.enablePropertyFilter, filters: s.filters },
+  );
+  const t = s.totals;
+  t.pulls++;
+  t.unitsScanned += stats.unitsScanned;
+  t.commitLogReads += stats.commitLogReads;
+  t.bloomSkipped += stats.bloomSkipped;
+  t.delivered += stats.delivered;
+  return {
+    stats,
+    status: r.status,
+    nextBeginOffset: r.nextBeginOffset,
+    minOffset: r.minOffset,
+    maxOffset: r.maxOffset,
+    buffer: r.buffer.subarray(0, r.bufferTotalSize),
+    sizes: r.messages.map((g) => g.size),
+    suggestPullingFromSlave: r.suggestPullingFromSlave,
+  };
+}
+
+/** Answers a held pull with what its queue holds now (its time is up, or the actor stops). */
+function release(s: DispatcherState, h: HeldPull): void {
+  clearTimeout(h.timer);
+  s.held = s.held.filter((x) => x !== h);
+  h.reply.resolve(runPull(s, h.query));
 }
 
 async function run(s: DispatcherState): Promise<void> {
@@ -198,6 +281,7 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
       enablePropertyFilter: args.enablePropertyFilter,
       filters,
       totals: { pulls: 0, unitsScanned: 0, commitLogReads: 0, bloomSkipped: 0, delivered: 0 },
+      held: [],
       reputFrom: Math.max(args.dispatchFrom, queues.maxPhysicOffset()),
       fence: undefined,
       running: true,
@@ -209,28 +293,18 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
     return s;
   },
   handlers: {
-    pull(s, m) {
-      const { result: r, stats } = filteredPull(
-        { commitLog: s.read, consumeQueues: s.queues, config: s.store, hotBytes: s.hotBytes },
-        m,
-        { enablePropertyFilter: s.enablePropertyFilter, filters: s.filters },
-      );
-      const t = s.totals;
-      t.pulls++;
-      t.unitsScanned += stats.unitsScanned;
-      t.commitLogReads += stats.commitLogReads;
-      t.bloomSkipped += stats.bloomSkipped;
-      t.delivered += stats.delivered;
-      return {
-        stats,
-        status: r.status,
-        nextBeginOffset: r.nextBeginOffset,
-        minOffset: r.minOffset,
-        maxOffset: r.maxOffset,
-        buffer: r.buffer.subarray(0, r.bufferTotalSize),
-        sizes: r.messages.map((g) => g.size),
-        suggestPullingFromSlave: r.suggestPullingFromSlave,
+    pull(s, m, ctx) {
+      const r = runPull(s, m);
+      const holdMs = m.holdMs ?? 0;
+      if (!(holdMs > 0) || !pullFoundNothing(r.status, m.offset)) return r;
+      const h: HeldPull = {
+        query: m,
+        reply: ctx.defer<'pull'>(),
+        timer: setTimeout(() => release(s, h), holdMs),
+        seenMax: queueMax(s, m),
       };
+      s.held.push(h);
+      return LATER;
     },
     filters(s, m) {
       return s.filters?.setGroup(m.group, m.subscriptions, m.now) ?? [];
@@ -291,6 +365,7 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
   async stop(s) {
     s.running = false;
     await s.loop;
+    for (const h of [...s.held]) release(s, h);
     while (dispatchSlice(s));
     s.queues.flush(0);
     s.index.flush(true);
