@@ -86,6 +86,12 @@ const schema = z
     accessMessageInMemoryMaxRatio: int(0, 100).default(40),
     /** Broker -> name server registration period, ms (RocketMQ clamps to 10-60 s). */
     registerNameServerPeriod: int(100).default(30_000),
+    /**
+     * petrelmq: how the writer puts records into the CommitLog. 'write' (default): one positioned
+     * write per batch into the file, readers still map it (as RocketMQ does with
+     * transientStorePoolEnable); 'mmap': copied into the writer's own mapping, page by page.
+     */
+    commitLogWriteMode: z.enum(['write', 'mmap']).default('write'),
   })
   .strict();
 
@@ -188,6 +194,7 @@ export function storeConfigOf(c: BrokerConfig): MessageStoreConfig {
     messageDelayLevel: c.messageDelayLevel,
     storeHost: `${c.brokerIP1}:${c.listenPort}`,
     accessMessageInMemoryMaxRatio: c.accessMessageInMemoryMaxRatio,
+    commitLogWriteMode: c.commitLogWriteMode,
     defaultTopicQueueNums: 1024,
   });
 }

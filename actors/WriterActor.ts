@@ -1,7 +1,8 @@
 /**
  * WriterActor: the only appender to the CommitLog. It owns the current CommitLog file and the
  * topic-queueId -> next queue offset table; it assigns each record its queue offset, physical
- * offset and store timestamp (monotone in file order), copies it into the mapping and publishes
+ * offset and store timestamp (monotone in file order), puts the batch's records into the file
+ * (one positioned write under commitLogWriteMode 'write', else through its mapping) and publishes
  * the new `wrote` position. Producers encode records on their own threads; a batch arrives as one
  * transferred buffer, so the writer pays one thread crossing per batch, not per message. On a
  * slave the ReplicationActor is its only client: `appendRaw` writes the master's bytes at the
@@ -85,7 +86,7 @@ export const writerActor = defineActor<WriterMsg, WriterReplies, WriterState, Wr
     const log = new CommitLog({
       dir: commitLogPath(args.store),
       fileSize: args.store.mappedFileSizeCommitLog,
-      backend: args.store.mappedFileBackend,
+      backend: args.store.commitLogWriteMode === 'write' ? 'fs' : args.store.mappedFileBackend,
       syncMethod: args.store.flushSyncMethod,
       clock: systemClock,
       warm: args.store.warmMapedFileEnable,
@@ -115,7 +116,7 @@ export const writerActor = defineActor<WriterMsg, WriterReplies, WriterState, Wr
           const skipQueue = meta[f + 3] === 1;
           const table = s.offsets.offsetsOf(topic);
           const queueOffset = skipQueue ? 0 : (table[qid] ?? 0);
-          const phy = s.log.append(m.bytes, at, size, queueOffset, now);
+          const phy = s.log.appendDeferred(m.bytes, at, size, queueOffset, now);
           if (!skipQueue) table[qid] = queueOffset + 1;
           out[i * 3] = phy;
           out[i * 3 + 1] = queueOffset;
@@ -123,7 +124,9 @@ export const writerActor = defineActor<WriterMsg, WriterReplies, WriterState, Wr
           at += size;
         }
       } finally {
-        // Publish what was appended even if a later record of the batch failed.
+        // Publish what was appended even if a later record of the batch failed; the batch's
+        // records go into the file in one copy first.
+        s.log.commit();
         s.positions.publish(Position.WROTE, s.log.maxOffset());
       }
       return out;

@@ -41,6 +41,8 @@ export class CommitLog {
   #srcView: DataView | undefined;
   /** A file created ahead of need, not yet part of the queue. */
   #next: MappedFile | undefined;
+  /** Records appended by appendDeferred and not yet copied: `length` bytes of `src` for `file` at `at`. */
+  #run: { readonly file: MappedFile; readonly src: Uint8Array; readonly srcStart: number; length: number; readonly at: number } | undefined;
 
   constructor(options: CommitLogOptions) {
     this.fileSize = options.fileSize;
@@ -95,6 +97,19 @@ export class CommitLog {
    * raised to the previous record's if the clock stepped back.
    */
   append(src: Uint8Array, srcOffset: number, size: number, queueOffset: number, now: number = this.#clock.now()): number {
+    const physicalOffset = this.appendDeferred(src, srcOffset, size, queueOffset, now);
+    this.commit();
+    return physicalOffset;
+  }
+
+  /**
+   * Like append, but the copy waits for commit(): records that lie back to back in one source
+   * buffer go into the file in one write (one memcpy, or one pwrite with the fs backend) instead
+   * of one each. Until commit() the records are counted in maxOffset() but their bytes are not
+   * in the file, so the caller commits before it publishes a position that covers them; every
+   * other method of this class commits first.
+   */
+  appendDeferred(src: Uint8Array, srcOffset: number, size: number, queueOffset: number, now: number = this.#clock.now()): number {
     if (size + BLANK_RECORD_LENGTH > this.fileSize) {
       throw new PetrelError('ERR_MESSAGE_TOO_LARGE', `a record of ${size} bytes can never fit in a CommitLog file of ${this.fileSize}`);
     }
@@ -109,8 +124,23 @@ export class CommitLog {
     this.#lastStoreTimestamp = storeTimestamp;
     patchRecord(this.#viewOf(src), srcOffset, queueOffset, physicalOffset, storeTimestamp);
     if (this.#appendCrc) patchPropertiesCrc(src, srcOffset, size);
-    file.append(src, srcOffset, size);
+    const run = this.#run;
+    if (run !== undefined && run.file === file && run.src === src && run.srcStart + run.length === srcOffset && run.at + run.length === file.wrotePosition) {
+      run.length += size;
+    } else {
+      this.commit();
+      this.#run = { file, src, srcStart: srcOffset, length: size, at: file.wrotePosition };
+    }
+    file.wrotePosition += size;
     return physicalOffset;
+  }
+
+  /** Copies the records appendDeferred left pending into their file. */
+  commit(): void {
+    const run = this.#run;
+    if (run === undefined) return;
+    this.#run = undefined;
+    run.file.write(run.at, run.src, run.srcStart, run.length);
   }
 
   /**
@@ -121,6 +151,7 @@ export class CommitLog {
    * stay inside one file; the file after a full one is created as the master created it.
    */
   appendRaw(offset: number, src: Uint8Array, srcOffset: number, length: number): void {
+    this.commit();
     let file = this.queue.last();
     if (file === undefined) {
       if (offset % this.fileSize !== 0) {
@@ -150,6 +181,7 @@ export class CommitLog {
 
   /** Ends `file` with a blank record: remaining bytes + BLANK_MAGIC; the file is then full. */
   #writeBlank(file: MappedFile): void {
+    this.commit();
     const at = file.wrotePosition;
     const remaining = file.fileSize - at;
     file.setInt32(at, remaining);
@@ -199,6 +231,7 @@ export class CommitLog {
 
   /** Bytes [offset, offset + size) of the log: a view valid for one request, or undefined. */
   getData(offset: number, size: number): Uint8Array | undefined {
+    this.commit();
     const file = this.queue.findByOffset(offset);
     if (file === undefined) return undefined;
     const pos = offset - file.fileFromOffset;
@@ -208,6 +241,7 @@ export class CommitLog {
 
   /** Flushes with RocketMQ's leastPages rule; returns the new flushed offset. */
   flush(leastPages: number): number {
+    this.commit();
     return this.queue.flush(leastPages);
   }
 
@@ -216,6 +250,7 @@ export class CommitLog {
    * `zero`, stale bytes past it are zeroed. Below the first file, every file goes.
    */
   truncate(offset: number, zero: boolean): void {
+    this.commit();
     this.#next?.destroy();
     this.#next = undefined;
     this.queue.truncateDirtyFiles(offset, zero);
@@ -234,6 +269,7 @@ export class CommitLog {
   }
 
   close(): void {
+    this.commit();
     this.#next?.close();
     this.#next = undefined;
     this.queue.close();

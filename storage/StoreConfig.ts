@@ -86,6 +86,13 @@ const schema = z.strictObject({
   defaultTopicQueueNums: int(1, 65_536, 1024),
   /** petrelmq: 'mmap' (default) or 'fs' (positioned reads and writes, no mapping). */
   mappedFileBackend: z.enum(['mmap', 'fs']).default('mmap'),
+  /**
+   * petrelmq: how the broker's WriterActor puts records into the CommitLog: 'write' (default),
+   * the records of a batch in one positioned write, so no page of the file is faulted into a
+   * mapping on the write path (the page cache makes them visible to every reader's mapping at
+   * once); or 'mmap', copied through the writer's own mapping of mappedFileBackend.
+   */
+  commitLogWriteMode: z.enum(['write', 'mmap']).default('write'),
   /** petrelmq: how flushes reach the disk: 'fdatasync' (default) or 'msync'. */
   flushSyncMethod: z.enum(['fdatasync', 'msync']).default('fdatasync'),
 });

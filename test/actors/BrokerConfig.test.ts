@@ -19,6 +19,7 @@ test('BrokerConfig - defaults are RocketMQ defaults', (t) => {
   t.true(cfg.autoCreateTopicEnable);
   t.is(cfg.fileReservedTime, 72);
   t.false(cfg.enablePropertyFilter);
+  t.is(cfg.commitLogWriteMode, 'write');
 });
 
 test('BrokerConfig - an unknown key is refused naming the key', (t) => {
@@ -28,7 +29,7 @@ test('BrokerConfig - an unknown key is refused naming the key', (t) => {
 });
 
 test('BrokerConfig - a bad value is refused naming the key', (t) => {
-  for (const bad of [{ flushDiskType: 'SOMETIMES' }, { maxMessageSize: -1 }, { syncFlushTimeout: 1.5 }, { autoCreateTopicEnable: 'yes' }]) {
+  for (const bad of [{ flushDiskType: 'SOMETIMES' }, { maxMessageSize: -1 }, { syncFlushTimeout: 1.5 }, { autoCreateTopicEnable: 'yes' }, { commitLogWriteMode: 'pwrite' }]) {
     const err = t.throws(() => parseBrokerConfig(bad));
     t.true(isPetrelError(err, 'ERR_CONFIG_INVALID'));
     t.true((err?.message ?? '').includes(Object.keys(bad)[0] ?? '?'));

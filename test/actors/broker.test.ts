@@ -149,3 +149,34 @@ test('broker - a client-made unique key is kept as the message id and refused wh
   t.is((await broker.queryMessageById('0102FC000000013DA20B17C55500000000'))?.commitLogOffset, r?.commitLogOffset);
   t.true(isPetrelError(await t.throwsAsync(broker.send([{ topic: 'Ids', body: body('x'), uniqKey: 'bad key' }])), 'ERR_MESSAGE_ILLEGAL'));
 });
+
+for (const commitLogWriteMode of ['write', 'mmap'] as const) {
+  test(`broker - batches written with commitLogWriteMode ${commitLogWriteMode} roll files, read back and survive a restart`, async (t) => {
+    const dir = tempDir(t);
+    const config = { storePathRootDir: dir, mappedFileSizeCommitLog: 64 * 1024, commitLogWriteMode };
+    const expected: string[] = [];
+    const first = await Broker.start(config);
+    try {
+      await first.createTopic({ topic: 'Rolls', readQueueNums: 1, writeQueueNums: 1 });
+      for (let b = 0; b < 8; b++) {
+        const batch = Array.from({ length: 50 }, (_, i) => `${b}-${i}-`.padEnd(500, 'x'));
+        expected.push(...batch);
+        const results = await first.send(batch.map((s) => ({ topic: 'Rolls', body: body(s) })), 0);
+        t.true(results.every((r) => r.sendStatus === 'SEND_OK'));
+      }
+      t.true(first.positions.get(Position.WROTE) > 3 * 64 * 1024, 'the log spans several files');
+    } finally {
+      await first.shutdown();
+    }
+    const second = await Broker.start(config);
+    t.teardown(() => second.shutdown());
+    const got: string[] = [];
+    for (let offset = 0; got.length < expected.length; ) {
+      const r = await second.pull({ group: 'G', topic: 'Rolls', queueId: 0, offset, maxMsgNums: 32 });
+      if (r.messages.length === 0) break;
+      got.push(...r.messages.map((m) => text(m.body)));
+      offset = r.nextBeginOffset;
+    }
+    t.deepEqual(got, expected);
+  });
+}

@@ -28,6 +28,11 @@ function openLog(t: Parameters<typeof tempDir>[0], backend: 'mmap' | 'fs' = 'mma
   return log;
 }
 
+/** A plain Uint8Array copy (backends hand out Buffers), for deepEqual. */
+function plainBytes(b: Uint8Array | undefined): Uint8Array | undefined {
+  return b === undefined ? undefined : Uint8Array.from(b);
+}
+
 function blankAt(log: CommitLog, offset: number): { size: number; magic: number } {
   const bytes = log.queue.findByOffset(offset)?.read(offset % FILE, 8) ?? new Uint8Array(8);
   const v = new DataView(bytes.buffer, bytes.byteOffset, 8);
@@ -69,6 +74,49 @@ for (const backend of ['mmap', 'fs'] as const) {
     t.is((t.throws(() => log.append(big, 0, big.length, 1)) as { code?: string }).code, 'ERR_MESSAGE_TOO_LARGE');
     t.is(log.maxOffset(), 200);
     t.is(log.queue.files.length, 1);
+  });
+
+  test(`CommitLog - deferred appends land in one copy at commit, across a roll, byte for byte as plain appends (${backend})`, (t) => {
+    // one source buffer holding five records back to back, the fourth too long for the first file
+    const sizes = [300, 300, 300, 200, 150];
+    const src = new Uint8Array(sizes.reduce((a, b) => a + b, 0));
+    let at = 0;
+    sizes.forEach((size, i) => {
+      src.set(record(size, 0x61 + i), at);
+      at += size;
+    });
+    const plain = openLog(t, backend);
+    const deferred = openLog(t, backend);
+    const plainSrc = src.slice();
+    const offsets: number[][] = [[], []];
+    at = 0;
+    sizes.forEach((size, i) => {
+      offsets[0]?.push(plain.append(plainSrc, at, size, i, 1000));
+      offsets[1]?.push(deferred.appendDeferred(src, at, size, i, 1000));
+      at += size;
+    });
+    t.deepEqual(offsets[1], offsets[0]);
+    t.deepEqual(offsets[1], [0, 300, 600, FILE, FILE + 200]);
+    t.is(deferred.maxOffset(), plain.maxOffset());
+    // the records of the second file are not in it before commit
+    const secondFile = deferred.queue.findByOffset(FILE);
+    t.deepEqual(plainBytes(secondFile?.read(0, 4)), new Uint8Array(4));
+    deferred.commit();
+    for (const [offset, size] of [[0, 300], [300, 300], [600, 300], [FILE, 200], [FILE + 200, 150]] as const) {
+      t.deepEqual(plainBytes(deferred.getData(offset, size)), plainBytes(plain.getData(offset, size)), `record at ${offset}`);
+    }
+    t.deepEqual(blankAt(deferred, 900), blankAt(plain, 900));
+  });
+
+  test(`CommitLog - reads and flushes commit pending records first (${backend})`, (t) => {
+    const log = openLog(t, backend);
+    const r = record(200);
+    log.appendDeferred(r, 0, 200, 0);
+    t.deepEqual(plainBytes(log.getData(0, 200)), r, 'getData sees the record');
+    const s = record(150, 0x62);
+    log.appendDeferred(s, 0, 150, 1);
+    t.is(log.flush(0), 350);
+    t.deepEqual(plainBytes(log.queue.findByOffset(200)?.read(200, 150)), s);
   });
 }
 
