@@ -3,7 +3,8 @@
  * flush, dispatcher), ASYNC_FLUSH and SYNC_FLUSH, 100-byte and 1-KiB bodies, 1/4/16/256 concurrent
  * senders (each an async task awaiting its sends one by one), plus batch sends. Prints msgs/s,
  * MB/s and send latency percentiles, and in the same run the plain-file baselines of the same
- * bytes (1 MiB writes; one fdatasync per 256 records for the durable case).
+ * bytes (1 MiB writes; one fdatasync per 256 records for the durable case). The batch rows run
+ * once more with commitLogWriteMode 'mmap' (marked), against the default positioned writes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -18,11 +19,13 @@ interface Cell {
   size: number;
   senders: number;
   batch: number;
+  /** commitLogWriteMode; the broker's default ('write') unless set. */
+  writeMode?: 'write' | 'mmap';
 }
 
 async function runCell(cell: Cell, seconds: number): Promise<string[]> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'petrelmq-bench-'));
-  const broker = await Broker.start({ storePathRootDir: dir, flushDiskType: cell.flush });
+  const broker = await Broker.start({ storePathRootDir: dir, flushDiskType: cell.flush, ...(cell.writeMode === undefined ? {} : { commitLogWriteMode: cell.writeMode }) });
   try {
     await broker.createTopic({ topic: 'Bench', readQueueNums: 8, writeQueueNums: 8 });
     const producer = new Producer({ groupName: 'bench', broker });
@@ -56,7 +59,7 @@ async function runCell(cell: Cell, seconds: number): Promise<string[]> {
     await Promise.all(Array.from({ length: cell.senders }, sender));
     const tp = throughput(sent, sent * cell.size, performance.now() - t0);
     await producer.shutdown();
-    return [cell.flush, String(cell.size), cell.batch > 1 ? `${cell.senders}x batch ${cell.batch}` : String(cell.senders), fmt(tp.msgsPerSec), fmt(tp.mbPerSec), fmt(lat.percentileUs(50)), fmt(lat.percentileUs(99)), fmt(lat.percentileUs(99.9))];
+    return [cell.flush, String(cell.size), (cell.batch > 1 ? `${cell.senders}x batch ${cell.batch}` : String(cell.senders)) + (cell.writeMode === 'mmap' ? ' (mmap)' : ''), fmt(tp.msgsPerSec), fmt(tp.mbPerSec), fmt(lat.percentileUs(50)), fmt(lat.percentileUs(99)), fmt(lat.percentileUs(99.9))];
   } finally {
     await broker.shutdown();
     rmSync(dir, { recursive: true, force: true });
@@ -69,7 +72,7 @@ export async function main(args: string[]): Promise<void> {
   for (const flush of ['ASYNC_FLUSH', 'SYNC_FLUSH'] as const) {
     for (const size of [100, 1024]) {
       for (const senders of flush === 'SYNC_FLUSH' ? [1, 16, 256] : [1, 4, 16, 256]) cells.push({ flush, size, senders, batch: 1 });
-      if (flush === 'ASYNC_FLUSH') cells.push({ flush, size, senders: 4, batch: 64 });
+      if (flush === 'ASYNC_FLUSH') cells.push({ flush, size, senders: 4, batch: 64 }, { flush, size, senders: 4, batch: 64, writeMode: 'mmap' });
     }
   }
   console.log(`produce: embedded broker, ${seconds} s per cell after 0.3 s warm-up, ${os.cpus().length} cores`);
