@@ -1,7 +1,7 @@
 /**
  * The send path on the broker's main thread. Each send is validated and sized at once (bad input
  * fails that send alone, before anything is written), queued, and encoded with its neighbours
- * into one buffer that is transferred to WriterActor in one ask: concurrent sends share the
+ * into one shared buffer (BatchBuffers) handed to WriterActor in one ask: concurrent sends share the
  * crossing the same way they share a flush. A batch goes at the end of the event-loop turn, or as
  * soon as EAGER_BATCH sends are queued; at most MAX_IN_FLIGHT batches are in flight, so the next
  * is built while the writer appends the last.
@@ -18,6 +18,7 @@ import { createOffsetMessageId, type SocketAddress } from '../storage/MessageId.
 import type { SendResult, SendStatus } from './BrokerApi.js';
 import { PositionWaiters } from './PositionWaiters.js';
 import { APPEND_META_FIELDS, type WriterMsg, type WriterReplies } from './WriterActor.js';
+import { BatchBuffers } from './BatchBuffers.js';
 
 export interface PendingSend {
   readonly msg: MessageToStore;
@@ -61,6 +62,7 @@ export class SendPath {
   #inFlight = 0;
   #closed = false;
   #scheduled = false;
+  readonly #buffers = new BatchBuffers(MAX_IN_FLIGHT + 1, 2 * MAX_BATCH_BYTES);
 
   constructor(options: SendPathOptions) {
     this.#o = options;
@@ -119,8 +121,8 @@ export class SendPath {
   }
 
   async #send(batch: PendingSend[], total: number, oldest: number): Promise<void> {
-    const buf = new Uint8Array(new ArrayBuffer(total));
-    const meta = new Int32Array(batch.length * APPEND_META_FIELDS);
+    const lease = this.#buffers.take(total, batch.length * APPEND_META_FIELDS);
+    const { bytes: buf, meta } = lease;
     const topics: string[] = [];
     const topicIndex = new Map<string, number>();
     let at = 0;
@@ -141,11 +143,13 @@ export class SendPath {
     }
     let out: Float64Array;
     try {
-      out = await this.#o.writer.ask({ type: 'append', bytes: buf, meta, topics }, { transfer: [buf.buffer, meta.buffer] });
+      out = await this.#o.writer.ask({ type: 'append', bytes: buf, meta, topics });
     } catch (err) {
+      // the lease is not given back: a writer that did not answer may still be reading it
       for (const p of batch) p.reject(err);
       return;
     }
+    this.#buffers.give(lease);
     if (putChannel.hasSubscribers && oldest > 0) putChannel.publish({ messages: batch.length, bytes: total, latencyUs: (performance.now() - oldest) * 1000 });
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i] as PendingSend;

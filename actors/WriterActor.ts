@@ -3,8 +3,8 @@
  * topic-queueId -> next queue offset table; it assigns each record its queue offset, physical
  * offset and store timestamp (monotone in file order), puts the batch's records into the file
  * (one positioned write under commitLogWriteMode 'write', else through its mapping) and publishes
- * the new `wrote` position. Producers encode records on their own threads; a batch arrives as one
- * transferred buffer, so the writer pays one thread crossing per batch, not per message. On a
+ * the new `wrote` position. Producers encode records on their own threads; a batch arrives as
+ * views of shared memory, so the writer pays one thread crossing per batch, not per message. On a
  * slave the ReplicationActor is its only client: `appendRaw` writes the master's bytes at the
  * master's offsets and `truncate` cuts a tail the master does not have.
  *
@@ -36,7 +36,9 @@ export const APPEND_META_FIELDS = 4;
  * One batch of encoded records, back to back in `bytes`. For record i, meta[4i..4i+3]: its size,
  * the topic (an index into `topics`, the batch's distinct topics) and queue id its queue offset
  * is drawn from, and 1 when it takes none (prepared and rolled-back transactional records). Both
- * arrays are transferred, so a batch costs one structured clone of a short topic list.
+ * arrays may be views of SharedArrayBuffers (the send path's BatchBuffers): the writer patches the
+ * records in place and is done with them when it answers, so a batch costs one structured clone of
+ * a short topic list.
  */
 export interface AppendBatch {
   readonly type: 'append';
