@@ -224,6 +224,12 @@ export class ActorSupervisor {
   }
 
   #onReport(inc: Incarnation, report: HostReport): void {
+    if (report.type === 'log') {
+      // records of an earlier incarnation still count: they tell what happened before it ended
+      const ch = channel(CHANNELS.log);
+      if (ch.hasSubscribers) ch.publish({ ...report.record, actor: this.#p.name });
+      return;
+    }
     if (inc !== this.#inc) return;
     switch (report.type) {
       case 'started':

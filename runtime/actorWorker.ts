@@ -1,10 +1,13 @@
 /**
  * Entry point of an actor's worker thread. workerData is a HostInit: the worker imports the
  * actor's module, picks the definition by export name, revives the refs in the arguments and
- * runs an ActorHost on parentPort. The thread ends on its own once the host has stopped (nothing
- * is left listening), or is terminated by its supervisor after the stop timeout.
+ * runs an ActorHost on parentPort. Log records published on the thread are forwarded to the
+ * supervisor. The thread ends on its own once the host has stopped (nothing is left listening), or
+ * is terminated by its supervisor after the stop timeout.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import diagnostics from 'node:diagnostics_channel';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { CHANNELS } from '../common/diagnostics.js';
 import { PetrelError, toErrorData } from '../common/errors.js';
 import { isActorDefinition } from './Actor.js';
 import { ActorHost } from './ActorHost.js';
@@ -20,6 +23,7 @@ async function main(): Promise<void> {
     const report: HostReport = { type: 'crashed', during: 'start', error };
     control.postMessage(report);
   };
+  forwardLogs(control);
   const init = parseHostInit(workerData);
   if (init === undefined) {
     fail('actor worker started without a valid init message');
@@ -44,6 +48,23 @@ async function main(): Promise<void> {
     control,
   );
   host.run();
+}
+
+/**
+ * Log records published on this thread go to the supervisor, which publishes them again on the
+ * spawning thread, where the logger listens (a worker's channels are its own). A record that
+ * cannot be cloned goes with its fields as text.
+ */
+function forwardLogs(control: MessagePort): void {
+  diagnostics.subscribe(CHANNELS.log, (record: unknown) => {
+    const report = { type: 'log', record };
+    try {
+      control.postMessage(report);
+    } catch {
+      const text = Object.fromEntries(Object.entries(record as Record<string, unknown>).map(([k, v]) => [k, typeof v === 'string' ? v : String(v)]));
+      control.postMessage({ type: 'log', record: text });
+    }
+  });
 }
 
 await main();

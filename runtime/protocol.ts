@@ -46,8 +46,12 @@ export type HostCommand =
 /** Which hook was running when an actor failed. */
 export type FailurePhase = 'start' | 'receive' | 'stop';
 
-/** actor host -> supervisor. */
+/** The levels of a log record (common/diagnostics.ts). */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** actor host -> supervisor. 'log' carries a record published on a worker's log channel. */
 export type HostReport =
+  | { readonly type: 'log'; readonly record: { readonly level: LogLevel; readonly msg: string; readonly [field: string]: unknown } }
   | { readonly type: 'started' }
   | { readonly type: 'crashed'; readonly during: FailurePhase; readonly error: PetrelErrorData }
   | { readonly type: 'stopped' };
@@ -139,6 +143,10 @@ export function parseHostCommand(raw: unknown): HostCommand | undefined {
   }
 }
 
+function isLogLevel(value: unknown): value is LogLevel {
+  return value === 'debug' || value === 'info' || value === 'warn' || value === 'error';
+}
+
 function isFailurePhase(value: unknown): value is FailurePhase {
   return value === 'start' || value === 'receive' || value === 'stop';
 }
@@ -150,6 +158,11 @@ export function parseHostReport(raw: unknown): HostReport | undefined {
       return { type: 'started' };
     case 'stopped':
       return { type: 'stopped' };
+    case 'log': {
+      const record = raw['record'];
+      if (!isRecord(record) || typeof record['msg'] !== 'string' || !isLogLevel(record['level'])) return undefined;
+      return { type: 'log', record: { ...record, level: record['level'], msg: record['msg'] } };
+    }
     case 'crashed': {
       const error = parseErrorData(raw['error']);
       const during = raw['during'];

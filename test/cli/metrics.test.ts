@@ -83,7 +83,7 @@ test('metrics - a SYNC_MASTER with a slave process reports replication latency, 
     'start', '--conf', path.join(dir, 'master.conf'), '--store', path.join(dir, 'master'), '--grpc-port', '0', '--remoting-port', '0', '--metrics-port', '0', '--json', '--log-level', 'silent',
   ]);
   writeFileSync(path.join(dir, 'slave.conf'), `brokerRole=SLAVE\nbrokerId=1\nhaMasterAddress=${readyString(master, 'ha')}\n`);
-  const slave = await startCli(t, ['start', '--conf', path.join(dir, 'slave.conf'), '--store', path.join(dir, 'slave'), '--grpc-port', '0', '--remoting-port', '0', '--json', '--log-level', 'silent']);
+  const slave = await startCli(t, ['start', '--conf', path.join(dir, 'slave.conf'), '--store', path.join(dir, 'slave'), '--grpc-port', '0', '--remoting-port', '0', '--json', '--log-level', 'info']);
   const url = readyString(master, 'metrics');
   let text = '';
   await until(async () => {
@@ -102,6 +102,10 @@ test('metrics - a SYNC_MASTER with a slave process reports replication latency, 
   t.is(sample(text, `${METRIC_NAMES.replicationLatency}_count`, 'status="SEND_OK"'), 20);
   t.true((sample(text, METRIC_NAMES.replicationAckLatency, 'quantile="0.5"') ?? -1) >= 0);
   await until(async () => sample(await (await fetch(url)).text(), METRIC_NAMES.replicationLag) === 0, 20_000, 'the slave caught up');
+  // the replication actor logs on its own worker thread; its records reach the slave's log
+  const connected = slave.stderr().split('\n').filter((l) => l.includes('connected to the master'));
+  t.is(connected.length >= 1, true, slave.stderr());
+  t.like(JSON.parse(connected[0] ?? '{}'), { level: 30, actor: 'replication', master: readyString(master, 'ha') });
   t.is((await slave.stop()).code, 0);
   t.is((await master.stop()).code, 0);
 });

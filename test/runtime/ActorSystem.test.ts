@@ -8,6 +8,8 @@ import { PositionCells } from '../../runtime/PositionCells.js';
 import { SharedRing } from '../../runtime/SharedRing.js';
 import { PROBE, counter, type CounterArgs, type CounterMsg, type CounterReplies } from './fixtures/counter.js';
 import { gate } from './fixtures/gate.js';
+import { nextEvent } from './fixtures/wait.js';
+import { CHANNELS } from '../../common/diagnostics.js';
 import { recorder } from './fixtures/recorder.js';
 import { ringSink } from './fixtures/ringSink.js';
 import { sender } from './fixtures/sender.js';
@@ -248,3 +250,14 @@ for (const thread of ['worker', 'local'] as const) {
     t.true(isPetrelError(stopped, 'ERR_ACTOR_STOPPED'), String(stopped));
   });
 }
+
+serial('actor - log records published on a worker thread reach the spawning thread with the actor name', async (t) => {
+  const system = new ActorSystem();
+  t.teardown(() => system.shutdown());
+  const ref = await system.spawn(gate, { name: 'talker', args: {} });
+  const next = nextEvent(CHANNELS.log, (r) => r['msg'] === 'from the worker');
+  await ref.ask({ type: 'say', msg: 'from the worker' });
+  const record = await next;
+  t.like(record, { level: 'warn', msg: 'from the worker', detail: 42, actor: 'talker' });
+  t.true(record['when'] instanceof Date, 'cloneable fields keep their type');
+});
