@@ -30,9 +30,17 @@ export interface EndpointBinding {
   readonly port: number;
 }
 
-export type EndpointMsg = { readonly type: 'binding' };
+/**
+ * Tests only: 'exit' ends the endpoint's thread (a restart on a new thread follows), 'throw' is a
+ * crash in the handler (a restart in place: the stop hook closes the port, the start hook binds it
+ * again).
+ */
+export type EndpointFault = 'exit' | 'throw';
+
+export type EndpointMsg = { readonly type: 'binding' } | { readonly type: 'fault'; readonly kind: EndpointFault };
 export interface EndpointReplies {
   binding: EndpointBinding;
+  fault: void;
 }
 
 interface EndpointState {
@@ -75,6 +83,10 @@ export const endpointActor = defineActor<EndpointMsg, EndpointReplies, EndpointS
   },
   handlers: {
     binding: (s) => s.binding,
+    fault(_s, m) {
+      if (m.kind === 'exit') process.exit(1);
+      throw new Error('fault injected into the gRPC endpoint');
+    },
   },
   async stop(s, reason) {
     await s.endpoint.stop();

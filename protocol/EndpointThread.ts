@@ -19,7 +19,7 @@ import { actorLocation } from '../runtime/Actor.js';
 import { ActorSystem } from '../runtime/ActorSystem.js';
 import type { SupervisionOptions } from '../runtime/supervision.js';
 import type { PetrelError } from '../common/errors.js';
-import type { EndpointActorOptions, EndpointArgs, EndpointMsg, EndpointReplies } from './EndpointActor.js';
+import type { EndpointActorOptions, EndpointArgs, EndpointFault, EndpointMsg, EndpointReplies } from './EndpointActor.js';
 
 export type { EndpointActorOptions } from './EndpointActor.js';
 
@@ -44,6 +44,8 @@ export interface EndpointThread {
   readonly restarts: number;
   /** Stops the endpoint (graceful, then forced) and ends its thread. Safe to call twice. */
   stop(): Promise<void>;
+  /** Tests only: crashes the endpoint ('exit' its thread, or 'throw' in a handler). */
+  injectFault(kind: EndpointFault): void;
 }
 
 /** Loaded by the worker by URL: this thread never imports the actor's module. */
@@ -90,5 +92,6 @@ export async function startGrpcEndpointActor(
       return system.restarts(NAME);
     },
     stop: () => system.shutdown(),
+    injectFault: (kind) => ref.tell({ type: 'fault', kind }),
   };
 }

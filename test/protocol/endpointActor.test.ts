@@ -6,7 +6,7 @@ import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { isPetrelError } from '../../common/errors.js';
 import { startGrpcEndpointActor, type EndpointThread } from '../../protocol/EndpointThread.js';
 import { GrpcBrokerClient } from '../../protocol/GrpcBrokerClient.js';
-import { startBroker } from '../helpers/broker.js';
+import { startBroker, untilQueued } from '../helpers/broker.js';
 import { FAST, closeAfter, quietLogger, repeatUntil, sleep } from './harness.js';
 
 async function endpointOnThread(t: Parameters<typeof closeAfter>[0]): Promise<{ grpc: EndpointThread; broker: Awaited<ReturnType<typeof startBroker>> }> {
@@ -103,3 +103,48 @@ test('endpoint actor - after stop no thread is left: the process exits on its ow
   const seen = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
   t.like(seen, { onOtherThread: true, sameId: true, received: 'hello', threadAfterStop: null });
 });
+
+for (const kind of ['exit', 'throw'] as const) {
+  test(`endpoint actor - after a crash (${kind}) it is restarted on the same address and serves again`, async (t) => {
+    const { grpc, broker } = await endpointOnThread(t);
+    const before = grpc.threadId;
+    const first = new GrpcBrokerClient({ endpoint: grpc.address, clientType: 'PRODUCER', requestTimeoutMs: 2000 });
+    await first.start();
+    await first.send({ topic: 'ActorCrash', body: Buffer.from('before the crash') });
+    await first.close();
+
+    grpc.injectFault(kind);
+    await repeatUntil(() => sleep(20), () => grpc.restarts === 1 && grpc.threadId !== undefined, 20_000, 'the restart');
+    if (kind === 'exit') t.not(grpc.threadId, before, 'a new thread');
+    else t.is(grpc.threadId, before, 'restarted in place');
+
+    // the same address serves a new client once the restarted endpoint has bound it again
+    let sent = false;
+    await repeatUntil(
+      async () => {
+        const again = new GrpcBrokerClient({ endpoint: grpc.address, clientType: 'PRODUCER', requestTimeoutMs: 2000 });
+        try {
+          await again.start();
+          await again.send({ topic: 'ActorCrash', body: Buffer.from('after the crash') });
+          sent = true;
+        } catch {
+          await sleep(50); // not bound again yet
+        } finally {
+          await again.close().catch(() => undefined);
+        }
+      },
+      () => sent,
+      20_000,
+      'a send through the restarted endpoint',
+    );
+    // both messages are stored: the one sent before the crash and the one after
+    await untilQueued(broker, 'ActorCrash', 2);
+    const bodies = new Set<string>();
+    const queues = (await broker.getTopic('ActorCrash'))?.readQueueNums ?? 0;
+    for (let queueId = 0; queueId < queues; queueId++) {
+      const r = await broker.pull({ group: 'audit', topic: 'ActorCrash', queueId, offset: 0, maxMsgNums: 32 });
+      for (const m of r.messages) bodies.add(Buffer.from(m.body).toString());
+    }
+    t.deepEqual([...bodies].sort(), ['after the crash', 'before the crash']);
+  });
+}
