@@ -226,6 +226,26 @@ export class PushConsumer {
     return broker.maxOffset(mq.topic, mq.queueId);
   }
 
+  /** The pull's answer, or undefined as soon as shutdown() begins (a long poll is not waited out). */
+  #unlessStopped<T>(pull: Promise<T>): Promise<T | undefined> {
+    const signal = this.#stopController.signal;
+    if (signal.aborted) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => {
+      const onStop = (): void => resolve(undefined);
+      signal.addEventListener('abort', onStop, { once: true });
+      pull.then(
+        (v) => {
+          signal.removeEventListener('abort', onStop);
+          resolve(v);
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', onStop);
+          reject(e instanceof Error ? e : new Error(String(e)));
+        },
+      );
+    });
+  }
+
   async #pullLoop(pq: ProcessQueue): Promise<void> {
     const sub = this.#subs.get(pq.mq.topic);
     const service = this.#service;
@@ -238,7 +258,7 @@ export class PushConsumer {
         continue;
       }
       try {
-        const res = await this.#api(pq.mq).pull({
+        const res = await this.#unlessStopped(this.#api(pq.mq).pull({
           group: this.groupName,
           topic: pq.mq.topic,
           queueId: pq.mq.queueId,
@@ -246,8 +266,9 @@ export class PushConsumer {
           maxMsgNums: this.pullBatchSize,
           filter: sub.spec,
           longPollMs: pq.inFlight > 0 ? Math.min(longPollMs, 100) : longPollMs,
-        });
-        if (pq.dropped) return;
+        }));
+        // stopped while the broker held the pull: what it brings later is not taken
+        if (res === undefined || pq.dropped) return;
         const skip = this.#opts.skipLagThreshold;
         if (skip !== undefined && res.maxOffset - pq.nextPullOffset > skip) {
           pq.skipTo(res.maxOffset);

@@ -276,3 +276,30 @@ test('pushConsumer - bad options are refused with typed errors', (t) => {
   }
   t.true(isPetrelError(t.throws(() => new PushConsumer({ groupName: 'bad group!', broker })), 'ERR_GROUP_INVALID'));
 });
+
+test('pushConsumer - shutdown does not wait out a long poll, and a message that arrives after it goes to the next consumer', async (t) => {
+  const broker = await startBroker(t);
+  await broker.createTopic({ topic: 'Quiet', readQueueNums: 2, writeQueueNums: 2 });
+  const first = consumer(t, { groupName: 'quiet', broker, pullLongPollMs: 30_000 });
+  first.subscribe('Quiet', '*');
+  first.registerMessageListener(() => 'CONSUME_SUCCESS');
+  await first.start();
+  await until(() => first.assignedQueues().filter((q) => q.topic === 'Quiet').length === 2, 10_000, 'both queues assigned');
+  const started = performance.now();
+  await first.shutdown();
+  t.true(performance.now() - started < 10_000, `shutdown took ${Math.round(performance.now() - started)} ms with 30 s long polls held`);
+
+  // the pulls the broker still holds for the first consumer must not swallow what comes next
+  const p = await producer(t, broker);
+  await p.send({ topic: 'Quiet', body: body('after the first left') });
+  const got: string[] = [];
+  const second = consumer(t, { groupName: 'quiet', broker, consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET' });
+  second.subscribe('Quiet', '*');
+  second.registerMessageListener((msgs) => {
+    got.push(...msgs.map((m) => text(m.body)));
+    return 'CONSUME_SUCCESS';
+  });
+  await second.start();
+  await until(() => got.length >= 1, 15_000, 'the message reaches the second consumer');
+  t.deepEqual(got, ['after the first left']);
+});
