@@ -67,12 +67,12 @@ export function toPublic(s: StoredMessage, brokerName: string): MessageExt {
   };
 }
 
-/** Splits records laid back to back into public messages. */
+/** Splits records laid back to back into public messages; their bodies are views of `buffer`, which the caller gives up. */
 export function decodeRecords(buffer: Uint8Array, sizes: readonly number[], brokerName: string): MessageExt[] {
   const out: MessageExt[] = [];
   let at = 0;
   for (const size of sizes) {
-    out.push(toPublic(decodeMessage(buffer, at), brokerName));
+    out.push(toPublic(decodeMessage(buffer, at, true), brokerName));
     at += size;
   }
   return out;

@@ -2,11 +2,12 @@
  * Reads CommitLog records (layout in RecordLayout.ts): a full decode for data that leaves the
  * store, a cheap decode of what dispatchers need, and the validity check recovery relies on.
  * All functions take a plain Uint8Array (a mapping, a copy, or a SharedArrayBuffer view) and a
- * record offset inside it; none keeps a reference to the bytes.
+ * record offset inside it; none keeps a reference to the bytes, except decodeMessage when asked
+ * for a body view.
  */
 import { getLong } from './Long.js';
 import { MessageConst, PROPERTY_SEPARATOR_BYTE, findProperty, parseProperties } from './MessageProperties.js';
-import { createOffsetMessageId, formatSocketAddress, type SocketAddress } from './MessageId.js';
+import { formatSocketAddress, offsetMessageIdAt, offsetMessageIdPrefix } from './MessageId.js';
 import { bodyCrc, hasPropertiesCrc, recordCrc, storedPropertiesCrc } from './MessageCodec.js';
 import { isTopicByte } from './MessageValidator.js';
 import { tagsCodeOf, type DispatchRequest } from './CommitLogDispatcher.js';
@@ -32,7 +33,7 @@ import {
   storeTimestampOffset,
 } from './RecordLayout.js';
 
-/** A stored message, decoded (RocketMQ's MessageExt). The body is a copy. */
+/** A stored message, decoded (RocketMQ's MessageExt). The body is a copy unless asked for as a view. */
 export interface MessageExt {
   readonly storeSize: number;
   readonly bodyCRC: number;
@@ -70,9 +71,41 @@ function copyOf(bytes: Uint8Array, start: number, end: number): Uint8Array {
   return out;
 }
 
-function readHost(bytes: Uint8Array, view: DataView, at: number, length: number): SocketAddress {
+/** A host as a record stores it (address then port), with the strings made from it. */
+interface HostEntry {
+  readonly raw: Uint8Array;
+  /** "1.2.3.4:10911" */
+  readonly text: string;
+  /** The head of offset message ids of records stored on this host. */
+  readonly idPrefix: string;
+}
+
+/**
+ * The last few hosts decoded. A stream of records names the same one or two hosts over and over,
+ * so their strings are made once, not per record.
+ */
+const hosts: HostEntry[] = [];
+const KEPT_HOSTS = 4;
+
+function hostAt(bytes: Uint8Array, view: DataView, at: number, length: number): HostEntry {
+  for (const h of hosts) {
+    if (h.raw.length !== length) continue;
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      if (bytes[at + i] !== h.raw[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return h;
+  }
   const addrLen = length - 4;
-  return { address: copyOf(bytes, at, at + addrLen), port: view.getInt32(at + addrLen) };
+  const raw = copyOf(bytes, at, at + length);
+  const host = { address: raw.subarray(0, addrLen), port: view.getInt32(at + addrLen) };
+  const entry = { raw, text: formatSocketAddress(host), idPrefix: offsetMessageIdPrefix(host) };
+  hosts.unshift(entry);
+  if (hosts.length > KEPT_HOSTS) hosts.pop();
+  return entry;
 }
 
 /** Where the variable part of a record lies. */
@@ -109,18 +142,22 @@ function newShape(): RecordShape {
   return { sysFlag: 0, bodyAt: 0, bodyLength: 0, topicAt: 0, topicLength: 0, propertiesAt: 0, propertiesLength: 0 };
 }
 
-/** Decodes the whole record at `offset`; the caller has checked it is a message record. */
-export function decodeMessage(bytes: Uint8Array, offset: number): MessageExt {
+/**
+ * Decodes the whole record at `offset`; the caller has checked it is a message record. The body
+ * is a copy, or with `bodyView` a view of `bytes` (for a buffer the caller owns and keeps as it
+ * is, such as a pull's reply: one buffer per batch instead of one per message).
+ */
+export function decodeMessage(bytes: Uint8Array, offset: number, bodyView = false): MessageExt {
   const view = viewOf(bytes);
   const s = shapeOf(bytes, view, offset, newShape());
-  const bornHost = readHost(bytes, view, offset + OFF_BORN_HOST, bornHostLength(s.sysFlag));
+  const bornHost = hostAt(bytes, view, offset + OFF_BORN_HOST, bornHostLength(s.sysFlag));
   const storeAt = storeHostOffset(s.sysFlag);
-  const storeHost = readHost(bytes, view, offset + storeAt, storeHostLength(s.sysFlag));
+  const storeHost = hostAt(bytes, view, offset + storeAt, storeHostLength(s.sysFlag));
   const afterHost = offset + storeAt + storeHostLength(s.sysFlag);
   const commitLogOffset = getLong(view, offset + OFF_PHYSICAL_OFFSET);
   const propsText = utf8.decode(bytes.subarray(s.propertiesAt, s.propertiesAt + s.propertiesLength));
   const properties = parseProperties(propsText);
-  const offsetMsgId = createOffsetMessageId(storeHost, commitLogOffset);
+  const offsetMsgId = offsetMessageIdAt(storeHost.idPrefix, commitLogOffset);
   return {
     storeSize: view.getInt32(offset + OFF_TOTAL_SIZE),
     bodyCRC: view.getInt32(offset + OFF_BODY_CRC),
@@ -130,12 +167,12 @@ export function decodeMessage(bytes: Uint8Array, offset: number): MessageExt {
     commitLogOffset,
     sysFlag: s.sysFlag,
     bornTimestamp: getLong(view, offset + OFF_BORN_TIMESTAMP),
-    bornHost: formatSocketAddress(bornHost),
+    bornHost: bornHost.text,
     storeTimestamp: getLong(view, offset + storeTimestampOffset(s.sysFlag)),
-    storeHost: formatSocketAddress(storeHost),
+    storeHost: storeHost.text,
     reconsumeTimes: view.getInt32(afterHost),
     preparedTransactionOffset: getLong(view, afterHost + 4),
-    body: copyOf(bytes, s.bodyAt, s.bodyAt + s.bodyLength),
+    body: bodyView ? bytes.subarray(s.bodyAt, s.bodyAt + s.bodyLength) : copyOf(bytes, s.bodyAt, s.bodyAt + s.bodyLength),
     topic: utf8.decode(bytes.subarray(s.topicAt, s.topicAt + s.topicLength)),
     properties,
     tags: properties[MessageConst.TAGS],

@@ -70,19 +70,28 @@ function hex8(value: number): string {
   return (HEX2[(value >>> 24) & 0xff] ?? '') + (HEX2[(value >>> 16) & 0xff] ?? '') + (HEX2[(value >>> 8) & 0xff] ?? '') + (HEX2[value & 0xff] ?? '');
 }
 
-/** Hex of a store host's address and port, the fixed head of its offset message ids. */
+/** Hex of a store host's address and port: the fixed head of its offset message ids. */
+export function offsetMessageIdPrefix(storeHost: SocketAddress): string {
+  return hexOf(storeHost.address) + hexInt(storeHost.port, 8);
+}
+
+/** The offset message id of the record at `physicalOffset` on the host whose prefix is given. */
+export function offsetMessageIdAt(prefix: string, physicalOffset: number): string {
+  const high = Math.floor(physicalOffset / 4_294_967_296);
+  // join gives a flat string (see UniqKeyGenerator.next)
+  return [prefix, hex8(high), hex8(physicalOffset - high * 4_294_967_296)].join('');
+}
+
 const hostPrefixes = new WeakMap<SocketAddress, string>();
 
 /** The offset message id of a record stored at `physicalOffset` on `storeHost`. */
 export function createOffsetMessageId(storeHost: SocketAddress, physicalOffset: number): string {
   let prefix = hostPrefixes.get(storeHost);
   if (prefix === undefined) {
-    prefix = hexOf(storeHost.address) + hexInt(storeHost.port, 8);
+    prefix = offsetMessageIdPrefix(storeHost);
     hostPrefixes.set(storeHost, prefix);
   }
-  const high = Math.floor(physicalOffset / 4_294_967_296);
-  // join gives a flat string (see UniqKeyGenerator.next)
-  return [prefix, hex8(high), hex8(physicalOffset - high * 4_294_967_296)].join('');
+  return offsetMessageIdAt(prefix, physicalOffset);
 }
 
 export interface DecodedOffsetMessageId {

@@ -99,4 +99,8 @@ test('remoting broker api - a pull reply is trimmed to one frame and continues a
   t.is(fit.nextBeginOffset, 12);
   t.is(fitPullResult(r, 1_000_000), r);
   t.is(fitPullResult(r, 10).messages.length, 1, 'always at least one message');
+  // bodies that are views of one pull buffer leave with their own bytes only
+  const shared = new Uint8Array(4000);
+  const views: PullResult = { ...r, messages: r.messages.map((m, i) => ({ ...m, body: shared.subarray(i * 1000, i * 1000 + 1000) })) };
+  for (const m of fitPullResult(views, 1_000_000).messages) t.is(m.body.buffer.byteLength, 1000);
 });

@@ -181,6 +181,30 @@ test('MessageCodec - IPv6 hosts set their sysflag bits and move the later fields
   t.is(d.offsetMsgId.length, 56);
 });
 
+test('MessageCodec - hosts decode right when records of different hosts alternate, and a body can be a view', (t) => {
+  const hostsOf = ['10.0.0.1:1000', '10.0.0.2:1000', '[fe80::1]:10911', '10.0.0.1:2000', '10.0.0.3:1000', '10.0.0.4:1000'];
+  const recs = hostsOf.map((h, i) => {
+    const rec = encodeOne(encoder({ storeHost: parseSocketAddress(h) }), { topic: 'T', queueId: 0, body: utf8.encode(`b${i}`), bornHost: parseSocketAddress(hostsOf[(i + 1) % hostsOf.length] ?? '') });
+    patchRecord(new DataView(rec.buffer, rec.byteOffset, rec.byteLength), 0, i, 1000 + i, 1);
+    return rec;
+  });
+  for (let round = 0; round < 2; round++) {
+    recs.forEach((rec, i) => {
+      const d = decodeMessage(rec, 0, round === 1);
+      const store = parseSocketAddress(hostsOf[i] ?? '');
+      t.is(d.offsetMsgId, createOffsetMessageId(store, 1000 + i));
+      t.is(d.storeHost.endsWith(`:${store.port}`), true);
+      t.is(d.bornHost.endsWith(`:${parseSocketAddress(hostsOf[(i + 1) % hostsOf.length] ?? '').port}`), true);
+      t.is(new TextDecoder().decode(d.body), `b${i}`);
+      // a copy, or (round 1) a view of the record's own buffer
+      t.is(d.body.buffer === rec.buffer, round === 1);
+    });
+  }
+  t.is(decodeMessage(recs[0] ?? new Uint8Array(0), 0).storeHost, '10.0.0.1:1000');
+  t.is(decodeMessage(recs[3] ?? new Uint8Array(0), 0).storeHost, '10.0.0.1:2000');
+  t.is(decodeMessage(recs[2] ?? new Uint8Array(0), 0).storeHost, '[fe80:0:0:0:0:0:0:1]:10911');
+});
+
 test('MessageCodec - the whole-record CRC entry is patched after the offsets and verified', (t) => {
   const enc = encoder({ appendPropertiesCrc: true });
   const rec = encodeOne(enc, { topic: 'T', queueId: 0, body: utf8.encode('crc') });
