@@ -34,6 +34,7 @@ export interface Message {
 /** A stored message as a consumer receives it. */
 export interface MessageExt {
   readonly topic: string;
+  /** From a pull: a view of the buffer the pull's records arrived in (copy it to keep it apart). */
   readonly body: Uint8Array;
   readonly tags: string | undefined;
   readonly keys: readonly string[];
