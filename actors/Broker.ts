@@ -87,6 +87,8 @@ export class Broker implements BrokerApi {
   readonly #levels: number[];
   readonly #timer: NodeJS.Timeout;
   #registrar: NameServerRegistrar | undefined;
+  /** The master HA address learned from the name servers (a slave without haMasterAddress). */
+  #followedMaster: string | undefined;
   #state: 'running' | 'stopping' | 'stopped' = 'running';
 
   private constructor(parts: {
@@ -292,8 +294,23 @@ export class Broker implements BrokerApi {
       ...(haAddr === undefined ? {} : { haAddr }),
       periodMs: c.registerNameServerPeriod,
       topics: () => this.#topics.list().map((t) => ({ topic: t.topic, readQueueNums: t.readQueueNums, writeQueueNums: t.writeQueueNums, perm: t.perm })),
+      onRegistered: (_ns, result) => this.#followMaster(result.haMasterAddr),
     });
     await this.#registrar.start();
+  }
+
+  /**
+   * A slave without haMasterAddress in its config follows the HA address its name servers give
+   * for its group's master, and a new one when the master comes back elsewhere (RocketMQ's
+   * updateMasterHAServerAddrPeriodically). A configured address always wins.
+   */
+  #followMaster(haMasterAddr: string | undefined): void {
+    if (this.config.brokerRole !== 'SLAVE' || this.config.haMasterAddress !== '' || haMasterAddr === undefined) return;
+    if (haMasterAddr === this.#followedMaster || this.#state !== 'running') return;
+    this.#followedMaster = haMasterAddr;
+    this.setHaMasterAddress(haMasterAddr).catch(() => {
+      this.#followedMaster = undefined; // tried again at the next registration
+    });
   }
 
   async getTopic(topic: string): Promise<TopicConfig | undefined> {

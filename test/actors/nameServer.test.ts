@@ -6,6 +6,8 @@ import { isPetrelError } from '../../common/errors.js';
 import { NameServerClient, NameServerLink, type BrokerRegistration } from '../../protocol/remoting/NameServerProtocol.js';
 import { RpcClient } from '../../protocol/remoting/RpcClient.js';
 import { startBroker, until } from '../helpers/broker.js';
+import { sendMany, startMaster, startNode, waitCaughtUp, waitConnected } from '../helpers/replication.js';
+import { Position } from '../../actors/BrokerPositions.js';
 import net from 'node:net';
 
 /** A port nothing listens on now (bound once by the OS, then released). */
@@ -151,4 +153,18 @@ test('name server - a broker registers its topics, re-registers on topic changes
 test('name server - advertise without namesrvAddr is a configuration error', async (t) => {
   const broker = await startBroker(t);
   t.true(isPetrelError(await t.throwsAsync(broker.advertise('127.0.0.1:1')), 'ERR_CONFIG_INVALID'));
+});
+
+test('name server - a slave without haMasterAddress learns its master from the name server and replicates from it', async (t) => {
+  const ns = await nameServer(t);
+  const master = await startMaster(t, { namesrvAddr: ns.address, registerNameServerPeriod: 200 });
+  await master.advertise('127.0.0.1:4601', master.haAddress);
+  const slave = await startNode(t, { brokerRole: 'SLAVE', brokerId: 1, namesrvAddr: ns.address, registerNameServerPeriod: 200 });
+  await sendMany(master, 'Learned', 40, 'm');
+  t.is(slave.positions.get(Position.WROTE), 0, 'nothing replicated before the slave knows its master');
+  await slave.advertise('127.0.0.1:4602');
+  await waitConnected(master);
+  await waitCaughtUp(master, slave);
+  t.is((await slave.replicationStats())?.role, 'slave');
+  t.true(slave.positions.get(Position.WROTE) > 0);
 });
