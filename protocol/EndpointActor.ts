@@ -67,13 +67,22 @@ function bridgeOf(handle: BrokerHandle): BrokerApi & { close(): void } {
 function releaseBridge(port: MessagePort): void {
   bridges.get(port)?.close();
   bridges.delete(port);
+  boundPorts.delete(port);
 }
+
+/**
+ * The port the endpoint bound, by handle port: a restart in place gets the same arguments, whose
+ * port may be 0, and must bind the port its clients know, not a new one.
+ */
+const boundPorts = new Map<MessagePort, number>();
 
 export const endpointActor = defineActor<EndpointMsg, EndpointReplies, EndpointState, EndpointArgs>(import.meta.url, 'endpointActor', {
   async start(args) {
     const endpoint = new GrpcEndpoint(bridgeOf(args.broker));
     try {
-      const binding = await endpoint.start(args.options);
+      const bound = boundPorts.get(args.broker.port);
+      const binding = await endpoint.start(bound === undefined ? args.options : { ...args.options, port: bound });
+      boundPorts.set(args.broker.port, binding.port);
       return { endpoint, binding, port: args.broker.port };
     } catch (err) {
       // A port left open would keep this thread alive after a failed start.

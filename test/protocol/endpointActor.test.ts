@@ -8,6 +8,8 @@ import { startGrpcEndpointActor, type EndpointThread } from '../../protocol/Endp
 import { GrpcBrokerClient } from '../../protocol/GrpcBrokerClient.js';
 import { startBroker, untilQueued } from '../helpers/broker.js';
 import { FAST, closeAfter, quietLogger, repeatUntil, sleep } from './harness.js';
+import { nextEvent } from '../runtime/fixtures/wait.js';
+import { CHANNELS } from '../../common/diagnostics.js';
 
 async function endpointOnThread(t: Parameters<typeof closeAfter>[0]): Promise<{ grpc: EndpointThread; broker: Awaited<ReturnType<typeof startBroker>> }> {
   const broker = await startBroker(t, { enablePropertyFilter: true });
@@ -113,13 +115,19 @@ for (const kind of ['exit', 'throw'] as const) {
     await first.send({ topic: 'ActorCrash', body: Buffer.from('before the crash') });
     await first.close();
 
+    // the restarted endpoint's "listening" record, forwarded from its thread, must name the same
+    // address (other tests' endpoints log too, so only this address counts)
+    const listening = nextEvent(CHANNELS.log, (r) => r['msg'] === 'grpc endpoint listening' && r['bind'] === grpc.address, 20_000);
     grpc.injectFault(kind);
-    await repeatUntil(() => sleep(20), () => grpc.restarts === 1 && grpc.threadId !== undefined, 20_000, 'the restart');
+    const record = await listening;
+    t.is(record['actor'], 'grpc-endpoint');
+    t.is(grpc.restarts, 1);
     if (kind === 'exit') t.not(grpc.threadId, before, 'a new thread');
     else t.is(grpc.threadId, before, 'restarted in place');
 
     // the same address serves a new client once the restarted endpoint has bound it again
     let sent = false;
+    let lastError = '';
     await repeatUntil(
       async () => {
         const again = new GrpcBrokerClient({ endpoint: grpc.address, clientType: 'PRODUCER', requestTimeoutMs: 2000 });
@@ -127,7 +135,8 @@ for (const kind of ['exit', 'throw'] as const) {
           await again.start();
           await again.send({ topic: 'ActorCrash', body: Buffer.from('after the crash') });
           sent = true;
-        } catch {
+        } catch (err) {
+          lastError = String(err);
           await sleep(50); // not bound again yet
         } finally {
           await again.close().catch(() => undefined);
@@ -136,7 +145,9 @@ for (const kind of ['exit', 'throw'] as const) {
       () => sent,
       20_000,
       'a send through the restarted endpoint',
-    );
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}; restarts ${grpc.restarts}, thread ${String(grpc.threadId)}, last error: ${lastError}`);
+    });
     // both messages are stored: the one sent before the crash and the one after
     await untilQueued(broker, 'ActorCrash', 2);
     const bodies = new Set<string>();
