@@ -51,6 +51,8 @@ export class PushConsumer {
   #rebalanceLoop: Promise<void> | undefined;
   readonly #pullLoops = new Set<Promise<void>>();
   readonly #stopController = new AbortController();
+  /** Pulls in flight that shutdown() lets go of (one entry per queue's pull, not per signal listener). */
+  readonly #onStop = new Set<() => void>();
 
   constructor(options: PushConsumerNamesrvOptions);
   constructor(options: PushConsumerOptions);
@@ -122,6 +124,8 @@ export class PushConsumer {
     if (this.#state !== 'running') return;
     this.#state = 'stopping';
     this.#stopController.abort();
+    for (const letGo of this.#onStop) letGo();
+    this.#onStop.clear();
     await this.#rebalanceLoop;
     for (const pq of this.#pqs.values()) pq.dropped = true;
     await Promise.all(this.#pullLoops);
@@ -228,18 +232,17 @@ export class PushConsumer {
 
   /** The pull's answer, or undefined as soon as shutdown() begins (a long poll is not waited out). */
   #unlessStopped<T>(pull: Promise<T>): Promise<T | undefined> {
-    const signal = this.#stopController.signal;
-    if (signal.aborted) return Promise.resolve(undefined);
+    if (this.#stopController.signal.aborted) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
       const onStop = (): void => resolve(undefined);
-      signal.addEventListener('abort', onStop, { once: true });
+      this.#onStop.add(onStop);
       pull.then(
         (v) => {
-          signal.removeEventListener('abort', onStop);
+          this.#onStop.delete(onStop);
           resolve(v);
         },
         (e: unknown) => {
-          signal.removeEventListener('abort', onStop);
+          this.#onStop.delete(onStop);
           reject(e instanceof Error ? e : new Error(String(e)));
         },
       );
