@@ -63,6 +63,7 @@ test('replication - SYNC_MASTER returns SEND_OK once the slave has the bytes, SL
   const master = await startMaster(t, { brokerRole: 'SYNC_MASTER', slaveTimeout: 3000 });
   const [alone] = await master.send([{ topic: 'Sync', body: body('no slave yet') }]);
   t.is(alone?.sendStatus, 'SLAVE_NOT_AVAILABLE');
+  await until(() => master.positions.get(Position.DISPATCHED) > (alone?.commitLogOffset ?? 0), 10_000, 'dispatch');
   t.is((await master.viewMessageByOffset(alone?.commitLogOffset ?? -1))?.msgId, alone?.msgId, 'stored on the master all the same');
 
   const slave = await startSlave(t, master);
