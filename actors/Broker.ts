@@ -19,13 +19,11 @@ import { PetrelError } from '../common/errors.js';
 import { ActorSystem } from '../runtime/ActorSystem.js';
 import type { ActorRef } from '../runtime/ActorRef.js';
 import { ConfigFile } from '../storage/ConfigFile.js';
-import { MessageEncoder } from '../storage/MessageCodec.js';
-import { parseSocketAddress, UniqKeyGenerator } from '../storage/MessageId.js';
+import { parseSocketAddress } from '../storage/MessageId.js';
 import { MessageStore } from '../storage/MessageStore.js';
 import type { MessageStoreConfig } from '../storage/StoreConfig.js';
 import { AbortFile, StoreLock } from '../storage/StoreLock.js';
 import { validateTopic } from '../storage/MessageValidator.js';
-import { systemClock } from '../common/clock.js';
 import path from 'node:path';
 import type {
   BrokerApi, ConsumerProgress, ConsumerRegistration, Message, MessageExt, PullRequest, PullResult, SendResult, TopicConfig, TopicRoute,
@@ -38,17 +36,15 @@ import type { DispatcherFilterStats, DispatcherMsg, DispatcherReplies } from './
 import { FilterRegistrar } from './FilterRegistrar.js';
 import { compileSqlFilter } from '../filter/sql/SqlFilter.js';
 import type { FlushMsg, FlushReplies } from './FlushActor.js';
-import { SCHEDULE_TOPIC, decodeRecords, delayed, reput, toStore } from './messageConvert.js';
-import { PositionWaiters } from './PositionWaiters.js';
+import { SCHEDULE_TOPIC, decodeRecords, reput } from './messageConvert.js';
 import { ScheduleService } from './ScheduleService.js';
-import { SendPath } from './SendPath.js';
+import { MessageIntake } from './MessageIntake.js';
 import { TopicConfigs } from './TopicConfigs.js';
 import type { WriterMsg, WriterReplies } from './WriterActor.js';
 import { spawnBrokerActors } from './brokerActors.js';
 import type { HaFault, ReplicationStats } from './ReplicationActor.js';
 import { startReplication, type Replication } from './BrokerReplication.js';
-import { syncMasterReplicaWait } from './ReplicaWait.js';
-import { NameServerRegistrar } from './NameServerRegistrar.js';
+import { BrokerRegistration } from './BrokerRegistration.js';
 
 export interface BrokerStartOptions {
   /** Fault injection for tests: FlushActor sleeps this long before each flush. */
@@ -74,9 +70,7 @@ export class Broker implements BrokerApi {
   readonly #dispatcher: Dispatcher;
   readonly #replication: Replication | undefined;
   readonly #haAddress: string | undefined;
-  readonly #send: SendPath;
-  readonly #encoder: MessageEncoder;
-  readonly #uniq: UniqKeyGenerator;
+  readonly #intake: MessageIntake;
   readonly #topics: TopicConfigs;
   readonly #offsets: ConsumerOffsets;
   readonly #groups = new ConsumerGroups();
@@ -86,9 +80,7 @@ export class Broker implements BrokerApi {
   readonly #schedule: ScheduleService | undefined;
   readonly #levels: number[];
   readonly #timer: NodeJS.Timeout;
-  #registrar: NameServerRegistrar | undefined;
-  /** The master HA address learned from the name servers (a slave without haMasterAddress). */
-  #followedMaster: string | undefined;
+  readonly #registration: BrokerRegistration;
   #state: 'running' | 'stopping' | 'stopped' = 'running';
 
   private constructor(parts: {
@@ -108,9 +100,6 @@ export class Broker implements BrokerApi {
     this.#replication = parts.replication;
     this.#haAddress = parts.haAddress;
     this.#levels = parseDelayLevels(parts.config.messageDelayLevel);
-    const storeHost = parseSocketAddress(parts.store.storeHost);
-    this.#encoder = new MessageEncoder({ storeHost, maxMessageSize: parts.config.maxMessageSize });
-    this.#uniq = new UniqKeyGenerator(systemClock, storeHost.address, process.pid, (Math.random() * 0x100000000) >>> 0);
     const configDir = path.join(parts.config.storePathRootDir, 'config');
     const json = (name: string): { load(): unknown; save(v: unknown): void } => {
       const f = new ConfigFile(path.join(configDir, name));
@@ -129,15 +118,18 @@ export class Broker implements BrokerApi {
     this.#filters = c.enablePropertyFilter && c.enableCalcFilterBitMap && c.enableConsumeQueueExt
       ? new FilterRegistrar(this.#groups, (group, subscriptions, now) => this.#dispatcher.ask({ type: 'filters', group, subscriptions, now }))
       : undefined;
-    const sync = parts.config.flushDiskType === 'SYNC_FLUSH';
-    this.#send = new SendPath({
+    this.#intake = new MessageIntake({
+      config: parts.config,
+      storeHost: parseSocketAddress(parts.store.storeHost),
       writer: parts.writer,
-      encoder: this.#encoder,
-      storeHost,
-      brokerName: this.brokerName,
-      flushWaiter: sync ? new PositionWaiters(parts.positions, Position.FLUSHED) : undefined,
-      syncFlushTimeout: parts.config.syncFlushTimeout,
-      ...(parts.config.brokerRole === 'SYNC_MASTER' ? { replicaWait: syncMasterReplicaWait(parts.positions, parts.config) } : {}),
+      positions: parts.positions,
+      levels: this.#levels,
+      topicFor: (topic, forWrite) => this.#topicFor(topic, forWrite),
+    });
+    this.#registration = new BrokerRegistration({
+      config: parts.config,
+      topics: () => this.#topics.list().map((t) => ({ topic: t.topic, readQueueNums: t.readQueueNums, writeQueueNums: t.writeQueueNums, perm: t.perm })),
+      followMaster: (address) => this.setHaMasterAddress(address),
     });
     // A slave's CommitLog is its master's: delayed messages are re-put by the master alone.
     this.#schedule = parts.config.brokerRole === 'SLAVE' ? undefined : new ScheduleService({
@@ -146,7 +138,7 @@ export class Broker implements BrokerApi {
       pull: (queueId, offset) => this.#pullFromDispatcher({ group: 'SCHEDULE', topic: SCHEDULE_TOPIC, queueId, offset, maxMsgNums: 32 }),
       put: async (m) => {
         const { msg, uniqKey } = reput(m, m.properties['REAL_TOPIC'] ?? m.topic, Number(m.properties['REAL_QID'] ?? 0), m.reconsumeTimes, {});
-        await this.#putStore(msg, uniqKey, msg.topic, msg.queueId, false);
+        await this.#intake.put(msg, uniqKey, msg.topic, msg.queueId, false);
       },
     });
     this.#timer = setInterval(() => {
@@ -191,10 +183,10 @@ export class Broker implements BrokerApi {
   async shutdown(): Promise<void> {
     if (this.#state !== 'running') return;
     this.#state = 'stopping';
-    await this.#registrar?.stop();
+    await this.#registration.stop();
     clearInterval(this.#timer);
     await this.#schedule?.stop();
-    this.#send.close();
+    this.#intake.close();
     this.#groups.close();
     await this.#system.shutdown();
     this.#offsets.persist(true);
@@ -214,34 +206,15 @@ export class Broker implements BrokerApi {
       const system = topic.startsWith('%RETRY%') || topic.startsWith('%DLQ%');
       if (!this.config.autoCreateTopicEnable && !system) throw new PetrelError('ERR_TOPIC_NOT_EXIST', `topic ${topic} does not exist and autoCreateTopicEnable is off`);
       cfg = this.#topics.upsert({ topic, ...(system ? { readQueueNums: 1, writeQueueNums: 1 } : {}) }, this.config.defaultTopicQueueNums);
-      this.#registrar?.registerNow();
+      this.#registration.registerNow();
     }
     if (forWrite && (cfg.perm & 2) === 0) throw new PetrelError('ERR_NO_PERMISSION', `topic ${topic} is not writable (perm ${cfg.perm})`);
     return cfg;
   }
 
-  #putStore(msg: Parameters<MessageEncoder['encode']>[0], uniqKey: string, shownTopic: string, shownQueueId: number, waitStore: boolean): Promise<SendResult> {
-    const size = this.#encoder.encodedSize(msg, uniqKey);
-    return new Promise((resolve, reject) => {
-      this.#send.submit({ msg, uniqKey, size, noQueue: false, waitStore, shownTopic, shownQueueId, resolve, reject });
-    });
-  }
-
   async send(messages: readonly Message[], queueId?: number): Promise<SendResult[]> {
     this.#checkRunning();
-    if (this.config.brokerRole === 'SLAVE') throw new PetrelError('ERR_SERVICE_NOT_AVAILABLE', `broker ${this.brokerName} is a SLAVE and takes no sends`);
-    const pending: Promise<SendResult>[] = [];
-    const now = Date.now();
-    for (const m of messages) {
-      const cfg = this.#topicFor(m.topic, true);
-      const qid = queueId ?? 0;
-      if (!Number.isInteger(qid) || qid < 0 || qid >= cfg.writeQueueNums) {
-        throw new PetrelError('ERR_QUEUE_ID_INVALID', `queue ${String(qid)} is not a write queue of ${m.topic} (0..${cfg.writeQueueNums - 1})`);
-      }
-      const { msg, shownTopic } = toStore(m, qid, this.#levels.length);
-      pending.push(this.#putStore(msg, uniqKeyOf(m) ?? this.#uniq.next(now), shownTopic, qid, m.waitStoreMsgOK ?? true));
-    }
-    return Promise.all(pending);
+    return this.#intake.send(messages, queueId);
   }
 
   sendOneway(message: Message, queueId?: number): void {
@@ -273,44 +246,18 @@ export class Broker implements BrokerApi {
     this.#checkRunning();
     validateTopic(config.topic);
     const created = this.#topics.upsert(config, this.config.defaultTopicQueueNums);
-    this.#registrar?.registerNow();
+    this.#registration.registerNow();
     return created;
   }
 
   /**
-   * Registers this broker with every name server of config.namesrvAddr, now, every
-   * registerNameServerPeriod and after each topic change, advertising `brokerAddr`: the host:port
-   * its remoting server (serveBrokerApi) listens on. Resolves after the first round; a second
-   * call replaces the advertised addresses. Shutdown unregisters.
+   * Registers this broker with every name server of config.namesrvAddr (BrokerRegistration),
+   * advertising `brokerAddr`, the host:port its remoting server (serveBrokerApi) listens on, and
+   * `haAddr` for a master's slaves. Shutdown unregisters.
    */
   async advertise(brokerAddr: string, haAddr?: string): Promise<void> {
     this.#checkRunning();
-    if (this.config.namesrvAddr.trim() === '') throw new PetrelError('ERR_CONFIG_INVALID', `broker ${this.brokerName} has no namesrvAddr to register with`);
-    await this.#registrar?.stop();
-    const c = this.config;
-    this.#registrar = new NameServerRegistrar({
-      namesrvAddr: c.namesrvAddr,
-      identity: { clusterName: c.brokerClusterName, brokerName: this.brokerName, brokerId: c.brokerId, brokerAddr },
-      ...(haAddr === undefined ? {} : { haAddr }),
-      periodMs: c.registerNameServerPeriod,
-      topics: () => this.#topics.list().map((t) => ({ topic: t.topic, readQueueNums: t.readQueueNums, writeQueueNums: t.writeQueueNums, perm: t.perm })),
-      onRegistered: (_ns, result) => this.#followMaster(result.haMasterAddr),
-    });
-    await this.#registrar.start();
-  }
-
-  /**
-   * A slave without haMasterAddress in its config follows the HA address its name servers give
-   * for its group's master, and a new one when the master comes back elsewhere (RocketMQ's
-   * updateMasterHAServerAddrPeriodically). A configured address always wins.
-   */
-  #followMaster(haMasterAddr: string | undefined): void {
-    if (this.config.brokerRole !== 'SLAVE' || this.config.haMasterAddress !== '' || haMasterAddr === undefined) return;
-    if (haMasterAddr === this.#followedMaster || this.#state !== 'running') return;
-    this.#followedMaster = haMasterAddr;
-    this.setHaMasterAddress(haMasterAddr).catch(() => {
-      this.#followedMaster = undefined; // tried again at the next registration
-    });
+    await this.#registration.advertise(brokerAddr, haAddr);
   }
 
   async getTopic(topic: string): Promise<TopicConfig | undefined> {
@@ -389,15 +336,7 @@ export class Broker implements BrokerApi {
 
   async sendBack(group: string, message: MessageExt, delayLevel: number, maxReconsumeTimes: number): Promise<void> {
     this.#checkRunning();
-    if (this.config.brokerRole === 'SLAVE') throw new PetrelError('ERR_SERVICE_NOT_AVAILABLE', `broker ${this.brokerName} is a SLAVE and takes no messages back`);
-    const origin = message.properties['RETRY_TOPIC'] ?? message.topic;
-    const extra = { RETRY_TOPIC: origin, ORIGIN_MESSAGE_ID: message.properties['ORIGIN_MESSAGE_ID'] ?? message.msgId };
-    const toDlq = delayLevel < 0 || message.reconsumeTimes >= maxReconsumeTimes;
-    const topic = toDlq ? `%DLQ%${group}` : `%RETRY%${group}`;
-    this.#topicFor(topic, true);
-    const { msg, uniqKey } = reput(message, topic, 0, message.reconsumeTimes + 1, extra);
-    const level = toDlq ? 0 : Math.min(delayLevel > 0 ? delayLevel : 3 + message.reconsumeTimes, this.#levels.length);
-    await this.#putStore(level > 0 ? delayed(msg, level) : msg, uniqKey, topic, 0, false);
+    await this.#intake.sendBack(group, message, delayLevel, maxReconsumeTimes);
   }
 
   consumerProgress(group: string): Promise<ConsumerProgress> {
@@ -486,12 +425,4 @@ export class Broker implements BrokerApi {
   get writerRef(): ActorRef<WriterMsg, WriterReplies> {
     return this.#writer;
   }
-}
-
-function uniqKeyOf(m: Message): string | undefined {
-  if (m.uniqKey === undefined) return undefined;
-  if (typeof m.uniqKey !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(m.uniqKey)) {
-    throw new PetrelError('ERR_MESSAGE_ILLEGAL', 'message.uniqKey must be 1-128 characters of letters, digits, - or _');
-  }
-  return m.uniqKey;
 }
