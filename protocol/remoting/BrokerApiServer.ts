@@ -56,7 +56,10 @@ export function fitPullResult(r: PullResult, budget: number): PullResult {
   }
   // A body may be a view of the whole pull's buffer: the frame carries its own bytes only.
   const own = (m: MessageExt): MessageExt => (m.body.byteLength === m.body.buffer.byteLength ? m : { ...m, body: m.body.slice() });
-  if (keep >= r.messages.length) return r.messages.every((m) => own(m) === m) ? r : { ...r, messages: r.messages.map(own) };
+  if (keep >= r.messages.length) {
+    const messages = r.messages.map(own);
+    return messages.every((m, i) => m === r.messages[i]) ? r : { ...r, messages };
+  }
   const kept = r.messages.slice(0, keep).map(own);
   const last = kept[kept.length - 1];
   return { ...r, messages: kept, nextBeginOffset: last === undefined ? r.nextBeginOffset : last.queueOffset + 1 };
