@@ -20,6 +20,7 @@
  * actor carries on (bad input is not a crash); anything else it throws is a crash, reported to
  * the supervisor.
  */
+import type { TransferListItem } from 'node:worker_threads';
 import type { ActorRef } from './ActorRef.js';
 import type { StopReason } from './protocol.js';
 
@@ -150,4 +151,21 @@ export function isActorDefinition(value: unknown): value is ErasedDefinition {
   if (typeof value !== 'object' || value === null || !(DEFINITION in value)) return false;
   const v = value as Partial<Record<'start' | 'handlers', unknown>>;
   return typeof v.start === 'function' && typeof v.handlers === 'object' && v.handlers !== null;
+}
+
+const replyTransfers = new WeakMap<object, readonly TransferListItem[]>();
+
+/**
+ * Marks a handler's answer to be posted with `transfer` as its transfer list: the ArrayBuffers
+ * in it move to the asker instead of being copied (the handler must not touch them afterwards).
+ * Returns `value` itself, so a handler writes `return transferring(bytes, [bytes.buffer])`.
+ */
+export function transferring<T extends object>(value: T, transfer: readonly TransferListItem[]): T {
+  replyTransfers.set(value, transfer);
+  return value;
+}
+
+/** @internal The transfer list a handler attached to its answer, if any. */
+export function transferOf(value: unknown): readonly TransferListItem[] | undefined {
+  return typeof value === 'object' && value !== null ? replyTransfers.get(value) : undefined;
 }

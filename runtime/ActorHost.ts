@@ -16,8 +16,9 @@
 import type { MessagePort } from 'node:worker_threads';
 import { PetrelError, toErrorData, type PetrelErrorData } from '../common/errors.js';
 import { log } from '../common/diagnostics.js';
-import { LATER, type ActorContext, type ActorMessage, type Deferred, type ErasedDefinition, type Replies } from './Actor.js';
+import { LATER, transferOf, type ActorContext, type ActorMessage, type Deferred, type ErasedDefinition, type Replies } from './Actor.js';
 import type { ActorRef } from './ActorRef.js';
+import { checkCloneSize } from './cloneGuard.js';
 import { Mailbox } from './Mailbox.js';
 import {
   parseEnvelope,
@@ -282,8 +283,17 @@ export class ActorHost {
   #answer(d: Delivery, value: unknown): void {
     if (d.env.type !== 'ask') return;
     const reply: Reply = { type: 'reply', id: d.env.id, value };
+    const transfer = transferOf(value);
     try {
-      d.port.postMessage(reply);
+      checkCloneSize(value, `the reply to '${messageType(d.env.msg)}' from ${this.#params.name}`, transfer);
+    } catch (err) {
+      // The asker gets the code; the log says which actor answered with a view it should not post.
+      log('error', `actor ${this.#params.name} answered with a reply too large to post`, { error: toErrorData(err) });
+      this.#fail(d, toErrorData(err));
+      return;
+    }
+    try {
+      d.port.postMessage(reply, transfer);
     } catch (err) {
       this.#onError(d, new Error(`the reply to '${messageType(d.env.msg)}' cannot be cloned: ${describe(err)}`));
     }

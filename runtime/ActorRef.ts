@@ -13,6 +13,7 @@
 import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { PetrelError, fromErrorData } from '../common/errors.js';
 import type { ActorMessage, Replies } from './Actor.js';
+import { checkCloneSize } from './cloneGuard.js';
 import {
   REF_HANDLE_TAG,
   parseRefNotice,
@@ -79,11 +80,15 @@ export class ActorRef<M extends ActorMessage, R extends Replies<M>> {
     return this.#unavailable() === undefined;
   }
 
-  /** Sends a message and returns at once. Throws ERR_ACTOR_STOPPED if the actor is unreachable. */
+  /**
+   * Sends a message and returns at once. Throws ERR_ACTOR_STOPPED if the actor is unreachable,
+   * ERR_MESSAGE_CLONE_TOO_LARGE if posting it would copy more than the clone bound.
+   */
   tell(msg: M, transfer?: readonly TransferListItem[]): void {
     const unavailable = this.#unavailable();
     if (unavailable !== undefined) throw unavailable;
     const env: Envelope = { type: 'tell', msg };
+    checkCloneSize(env, `message '${msg.type}' to ${this.name}`, transfer);
     this.#data.postMessage(env, transfer);
   }
 
@@ -91,13 +96,19 @@ export class ActorRef<M extends ActorMessage, R extends Replies<M>> {
    * Sends a message and resolves with the handler's result. Rejects with ERR_TIMEOUT when no
    * answer comes in time, with the handler's PetrelError when it throws one, ERR_ACTOR_CRASHED
    * when the handler crashes or the actor's thread ends first, ERR_ACTOR_STOPPED when the actor
-   * is stopped or restarting.
+   * is stopped or restarting, ERR_MESSAGE_CLONE_TOO_LARGE when posting the message (or the
+   * answer) would copy more than the clone bound.
    */
   ask<K extends M>(msg: K, options: AskOptions = {}): Promise<R[K['type']]> {
     const unavailable = this.#unavailable();
     if (unavailable !== undefined) return Promise.reject(unavailable);
     const { signal, transfer } = options;
     if (signal?.aborted === true) return Promise.reject(cancelled(this.name, msg.type));
+    try {
+      checkCloneSize(msg, `message '${msg.type}' to ${this.name}`, transfer);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const timeoutMs = options.timeoutMs ?? this.#askTimeoutMs;
     const id = this.#nextId++;
     return new Promise<R[K['type']]>((resolve, reject) => {

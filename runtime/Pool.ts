@@ -22,6 +22,7 @@ import { availableParallelism } from 'node:os';
 import type { TransferListItem } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { PetrelError, fromErrorData } from '../common/errors.js';
+import { checkCloneSize } from './cloneGuard.js';
 import { PoolCounter, TaskState, parsePoolOutcome, type PoolTask, type PoolWorkerData } from './poolProtocol.js';
 
 export interface PoolOptions {
@@ -120,7 +121,8 @@ export class Pool<I, O> {
 
   /**
    * Runs the handler on one batch on a pool thread. Rejects with ERR_POOL_QUEUE_FULL when the
-   * pool is at its limit, ERR_CANCELLED when the signal aborts, the handler's PetrelError, or
+   * pool is at its limit, ERR_MESSAGE_CLONE_TOO_LARGE when the batch (or the handler's result)
+   * would copy more than the clone bound between threads, ERR_CANCELLED when the signal aborts, the handler's PetrelError, or
    * ERR_POOL_TASK_FAILED for anything else the handler threw.
    */
   run(batch: readonly I[], options: RunOptions = {}): Promise<O> {
@@ -134,6 +136,11 @@ export class Pool<I, O> {
     }
     const stateBuffer = new SharedArrayBuffer(4);
     const task: PoolTask = { batch: [...batch], state: stateBuffer };
+    try {
+      checkCloneSize(task, 'a pool batch', transfer);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const done = this.#piscina
       .run(task, { ...(signal === undefined ? {} : { signal }), ...(transfer === undefined ? {} : { transferList: [...transfer] }) })
       .then(

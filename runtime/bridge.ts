@@ -20,14 +20,46 @@ import * as Comlink from 'comlink';
 import { PetrelError, fromErrorData, isErrorCode, toErrorData } from '../common/errors.js';
 import type { ActorMessage, MessageOf, Replies } from './Actor.js';
 import type { ActorRef, AskOptions } from './ActorRef.js';
+import { checkCloneSize } from './cloneGuard.js';
 
 type Listener = ((ev: { data: unknown }) => void) | { handleEvent(ev: { data: unknown }): void };
+
+/** Marks a PetrelError on the wire. */
+const PETREL_ERROR = 'petrelmq.error';
+
+/** comlink's answers are wire values of these types; its requests have others (GET, APPLY...). */
+function replyId(message: unknown): string | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const m = message as Record<string, unknown>;
+  return (m['type'] === 'RAW' || m['type'] === 'HANDLER') && typeof m['id'] === 'string' ? m['id'] : undefined;
+}
+
+function callName(message: unknown): string {
+  const path = typeof message === 'object' && message !== null ? (message as Record<string, unknown>)['path'] : undefined;
+  return Array.isArray(path) && path.length > 0 ? `bridge call '${path.join('.')}'` : 'a bridge call';
+}
+
+/**
+ * Every post goes through the clone bound first. An oversized call fails at the caller; an
+ * oversized answer is replaced by the error, thrown at the caller as comlink throws (with its code).
+ */
+function guardedPost(port: MessagePort, message: unknown, transfer: readonly TransferListItem[] | undefined): void {
+  const id = replyId(message);
+  try {
+    checkCloneSize(message, id === undefined ? callName(message) : 'the answer to a bridge call', transfer);
+  } catch (err) {
+    if (id === undefined || !(err instanceof PetrelError)) throw err;
+    port.postMessage({ id, type: 'HANDLER', name: 'throw', value: { [PETREL_ERROR]: toErrorData(err) } });
+    return;
+  }
+  port.postMessage(message, transfer);
+}
 
 /** comlink speaks DOM-style endpoints; a Node MessagePort speaks EventEmitter. */
 function endpointOf(port: MessagePort): Comlink.Endpoint {
   const wrapped = new Map<Listener, (data: unknown) => void>();
   const endpoint = {
-    postMessage: (message: unknown, transfer?: readonly TransferListItem[]) => port.postMessage(message, transfer),
+    postMessage: (message: unknown, transfer?: readonly TransferListItem[]) => guardedPost(port, message, transfer),
     addEventListener: (_type: string, listener: Listener) => {
       const onMessage = (data: unknown): void => {
         if (typeof listener === 'function') listener({ data });
@@ -47,9 +79,6 @@ function endpointOf(port: MessagePort): Comlink.Endpoint {
   // The shapes match; comlink's typings name DOM types this project does not load.
   return endpoint as unknown as Comlink.Endpoint;
 }
-
-/** Marks a PetrelError on the wire. */
-const PETREL_ERROR = 'petrelmq.error';
 
 function installErrorHandler(): void {
   const base = Comlink.transferHandlers.get('throw');

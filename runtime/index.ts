@@ -2,7 +2,8 @@
  * The public surface of the actor runtime: what actors/, client/ and embedders import. Internals
  * (the host, supervisors, incarnations, wire protocol, layouts) are not exported.
  */
-export { defineActor, actorLocation, LATER } from './Actor.js';
+export { defineActor, actorLocation, transferring, LATER } from './Actor.js';
+export { checkCloneSize, clonedBytes, ownedCopy, DEFAULT_MAX_CLONE_BYTES } from './cloneGuard.js';
 export type {
   ActorContext,
   ActorDefinition,

@@ -6,6 +6,7 @@
  */
 import { Piscina } from 'piscina';
 import { PetrelError, toErrorData } from '../common/errors.js';
+import { checkCloneSize } from './cloneGuard.js';
 import { PoolCounter, TaskState, parsePoolTask, parsePoolWorkerData, type PoolOutcome } from './poolProtocol.js';
 
 type BatchHandler = (batch: unknown[]) => unknown;
@@ -40,7 +41,9 @@ export default async function runBatch(raw: unknown): Promise<PoolOutcome> {
   recordStart();
   try {
     const fn = await loadHandler();
-    return { ok: true, value: await fn(task.batch) };
+    const value = await fn(task.batch);
+    checkCloneSize(value, 'the result of a pool batch');
+    return { ok: true, value };
   } catch (err) {
     // A PetrelError keeps its code; anything else is a failed batch.
     const error = err instanceof PetrelError ? err : new PetrelError('ERR_POOL_TASK_FAILED', err instanceof Error ? `${err.name}: ${err.message}` : String(err));
