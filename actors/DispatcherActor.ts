@@ -13,7 +13,8 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { LATER, defineActor, type Deferred } from '../runtime/Actor.js';
+import { LATER, defineActor, transferring, type Deferred } from '../runtime/Actor.js';
+import { ownedCopy } from '../runtime/cloneGuard.js';
 import { systemClock } from '../common/clock.js';
 import { CommitLogReader } from '../storage/CommitLogReader.js';
 import type { CommitLogDispatcher } from '../storage/CommitLogDispatcher.js';
@@ -159,6 +160,19 @@ interface DispatcherState {
 /** Records dispatched per slice before the loop yields to pulls waiting in the mailbox. */
 const SLICE = 4096;
 
+/** Record bytes one key look-up answers with at most (at least one record): maxNum is a ceiling, not a promise. */
+const QUERY_REPLY_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A record read back for another thread. `read` gives a view of the mapping, and posting a view
+ * copies the whole mapped file behind it (1 GiB by default): the reply carries a copy of the
+ * record's bytes in a buffer of their own, moved to the asker rather than copied again.
+ */
+function recordReply(view: Uint8Array): Uint8Array {
+  const own = ownedCopy(view);
+  return transferring(own, [own.buffer]);
+}
+
 function dispatchSlice(s: DispatcherState): boolean {
   const limit = Math.min(s.positions.get(s.confirm), s.fence ?? Number.POSITIVE_INFINITY);
   if (s.reputFrom >= limit) return false;
@@ -205,16 +219,29 @@ function runPull(s: DispatcherState, m: PullQuery): PullReply {
   t.commitLogReads += stats.commitLogReads;
   t.bloomSkipped += stats.bloomSkipped;
   t.delivered += stats.delivered;
-  return {
+  const buffer = wholeBuffer(r.buffer.subarray(0, r.bufferTotalSize));
+  const reply: PullReply = {
     stats,
     status: r.status,
     nextBeginOffset: r.nextBeginOffset,
     minOffset: r.minOffset,
     maxOffset: r.maxOffset,
-    buffer: r.buffer.subarray(0, r.bufferTotalSize),
+    buffer,
     sizes: r.messages.map((g) => g.size),
     suggestPullingFromSlave: r.suggestPullingFromSlave,
   };
+  return transferring(reply, [buffer.buffer]);
+}
+
+/**
+ * The pull's records in a buffer that is theirs alone, to be moved to the asker. getMessage
+ * gathers them into a fresh buffer of their exact size, which is used as it is; anything else (a
+ * view into a larger or shared buffer) is copied, so a reply never drags a bigger buffer along.
+ */
+function wholeBuffer(view: Uint8Array): Uint8Array<ArrayBuffer> {
+  const b = view.buffer;
+  if (b instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === b.byteLength) return new Uint8Array(b);
+  return ownedCopy(view);
 }
 
 /** Answers a held pull with what its queue holds now (its time is up, or the actor stops). */
@@ -326,21 +353,26 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
     },
     queryKey(s, m) {
       const limit = s.positions.get(Position.DISPATCHED);
-      const out: Uint8Array[] = [];
+      const out: Uint8Array<ArrayBuffer>[] = [];
+      let total = 0;
       for (const phy of s.index.queryOffsets(m.topic, m.key, m.maxNum, m.begin, m.end)) {
         const msg = s.reader.lookMessage(phy, limit);
         if (msg === undefined) continue;
         const size = msg.storeSize;
+        if (out.length > 0 && total + size > QUERY_REPLY_MAX_BYTES) break;
         const bytes = s.reader.read(phy, size, limit);
-        if (bytes !== undefined) out.push(bytes.slice());
+        if (bytes === undefined) continue;
+        out.push(ownedCopy(bytes));
+        total += size;
       }
-      return out;
+      return transferring(out, out.map((b) => b.buffer));
     },
     record(s, m) {
       const limit = s.positions.get(Position.DISPATCHED);
       const msg = s.reader.lookMessage(m.offset, limit);
       if (msg === undefined) return undefined;
-      return s.reader.read(m.offset, msg.storeSize, limit)?.slice();
+      const bytes = s.reader.read(m.offset, msg.storeSize, limit);
+      return bytes === undefined ? undefined : recordReply(bytes);
     },
     queues(s) {
       const out: { topic: string; queueId: number; max: number }[] = [];
