@@ -9,6 +9,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { exposeObject, wrapObject } from '../runtime/bridge.js';
 import type { BrokerApi, Message } from './BrokerApi.js';
+import { withOwnBody } from './messageConvert.js';
 
 export interface BrokerHandle {
   readonly brokerName: string;
@@ -65,7 +66,8 @@ export function connectBroker(handle: BrokerHandle): BrokerApi & { close(): void
     minOffset: (t, q) => r.minOffset(t, q),
     maxOffset: (t, q) => r.maxOffset(t, q),
     searchOffsetByTime: (t, q, ts) => r.searchOffsetByTime(t, q, ts),
-    sendBack: (g, m, d, max) => r.sendBack(g, m, d, max),
+    // A message pulled on this thread has a body that views its whole pull's buffer.
+    sendBack: (g, m, d, max) => r.sendBack(g, withOwnBody(m), d, max),
     consumerProgress: (g) => r.consumerProgress(g),
     resetOffsetToLatest: (g, t) => r.resetOffsetToLatest(g, t),
     resetOffsetByTime: (g, t, ts) => r.resetOffsetByTime(g, t, ts),

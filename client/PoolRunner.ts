@@ -1,13 +1,23 @@
 /**
  * Runs a module listener in a runtime/Pool (piscina) of threadMin..threadMax threads: the pool
  * grows while batches wait and shrinks back after an idle second. Each pool task carries several
- * batches (never one task per message); a thread runs one task at a time.
+ * batches (never one task per message); a thread runs one task at a time. Bodies that are views
+ * of a pull's buffer are copied to buffers of their own first, so that a task does not carry the
+ * whole pull's buffer for each of its messages.
  */
 import { pathToFileURL } from 'node:url';
 import type { MessageExt, MessageQueue } from '../actors/BrokerApi.js';
 import { Pool } from '../runtime/Pool.js';
+import { ownedCopy } from '../runtime/cloneGuard.js';
 import type { ConsumeStatus } from './consumeTypes.js';
 import type { ConsumeItem } from './consumeWorker.js';
+
+/** A pulled body views its whole pull's buffer: a task carries a copy of the body's bytes only. */
+function withOwnBody(m: MessageExt): MessageExt {
+  const b = m.body;
+  if (b.buffer instanceof SharedArrayBuffer || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength)) return m;
+  return { ...m, body: ownedCopy(b) };
+}
 
 export class PoolRunner {
   readonly #pool: Pool<ConsumeItem, ConsumeStatus[]>;
@@ -39,7 +49,7 @@ export class PoolRunner {
   }
 
   run(batches: readonly { batch: MessageExt[]; messageQueue: MessageQueue }[]): Promise<ConsumeStatus[]> {
-    return this.#pool.run(batches.map((b) => ({ module: this.#module, exportName: this.#exportName, batch: b.batch, messageQueue: b.messageQueue })));
+    return this.#pool.run(batches.map((b) => ({ module: this.#module, exportName: this.#exportName, batch: b.batch.map(withOwnBody), messageQueue: b.messageQueue })));
   }
 
   close(): Promise<void> {
