@@ -2,14 +2,17 @@
  * Serves a BrokerApi (an embedded Broker, usually) over a remoting link. The method table below
  * is the whitelist: exactly the BrokerApi's methods plus `$hello`, each with its arguments
  * checked at the edge before the broker sees them. Long-polling pulls hold their reply here
- * while the broker waits for messages; a pull's reply is trimmed to fit one frame (the consumer
- * continues from the first message left out).
+ * while the broker waits for messages. Replies are sized before the work is done (replyBounds):
+ * a pull's reply and a look-up by key are trimmed to fit one frame (a pulling consumer continues
+ * from the first message left out), and a send whose results could not fit one frame is refused
+ * with ERR_REPLY_TOO_LARGE before anything is stored.
  */
 import type { BrokerApi, MessageExt, PullResult } from '../../actors/BrokerApi.js';
 import { PetrelError } from '../../common/errors.js';
 import { checkMaxFrameBytes } from './Frame.js';
 import { ARGUMENT as A, MAX_LIST, int, list, opt, refuse, str } from './narrow.js';
 import { message, messageExt, pullRequest, registration, topicRequest } from './brokerValues.js';
+import { checkSendReply, fittingPrefix, replyBudget } from './replyBounds.js';
 import { serveRpc, type RpcMethod, type RpcServer, type RpcServerOptions } from './RpcServer.js';
 
 /** Names of the BrokerApi's methods (its only non-method member is brokerName). */
@@ -25,10 +28,6 @@ export interface BrokerHello {
   readonly brokerName: string;
 }
 
-/** Room kept in a reply frame for the envelope and per-message fields around the bodies. */
-const ENVELOPE_ROOM = 64 * 1024;
-const PER_MESSAGE_ROOM = 512;
-
 function arity(a: readonly unknown[], min: number, max: number, method: string): void {
   if (a.length < min || a.length > max) throw new PetrelError('ERR_INVALID_ARGUMENT', `${method} takes ${min === max ? min : `${min} to ${max}`} arguments, got ${a.length}`);
 }
@@ -37,25 +36,14 @@ function optQueueId(v: unknown): number | undefined {
   return opt(v, (x) => int(A, x, 'queueId'));
 }
 
-/** An upper bound of a message's serialized size (strings counted at two bytes a character). */
-function sizeOf(m: MessageExt): number {
-  let chars = m.topic.length + m.msgId.length + m.offsetMsgId.length + m.brokerName.length + (m.tags?.length ?? 0);
-  for (const k of m.keys) chars += k.length;
-  for (const [k, v] of Object.entries(m.properties)) chars += k.length + v.length;
-  return m.body.byteLength + PER_MESSAGE_ROOM + 2 * chars;
+/** A body may be a view of the whole pull's buffer: the frame carries its own bytes only. */
+function own(m: MessageExt): MessageExt {
+  return m.body.byteLength === m.body.buffer.byteLength ? m : { ...m, body: m.body.slice() };
 }
 
 /** Keeps the longest prefix of the messages that fits one frame (at least one message). */
 export function fitPullResult(r: PullResult, budget: number): PullResult {
-  let used = 0;
-  let keep = 0;
-  for (const m of r.messages) {
-    used += sizeOf(m);
-    if (used > budget && keep > 0) break;
-    keep += 1;
-  }
-  // A body may be a view of the whole pull's buffer: the frame carries its own bytes only.
-  const own = (m: MessageExt): MessageExt => (m.body.byteLength === m.body.buffer.byteLength ? m : { ...m, body: m.body.slice() });
+  const keep = fittingPrefix(r.messages, budget);
   if (keep >= r.messages.length) {
     const messages = r.messages.map(own);
     return messages.every((m, i) => m === r.messages[i]) ? r : { ...r, messages };
@@ -68,9 +56,11 @@ export function fitPullResult(r: PullResult, budget: number): PullResult {
 type Handler = (api: BrokerApi, a: readonly unknown[], limits: { maxLongPollMs: number; replyBudget: number }) => unknown;
 
 const HANDLERS: { readonly [K in BrokerMethodName]: Handler } = {
-  send: (api, a) => {
+  send: (api, a, limits) => {
     arity(a, 1, 2, 'send');
     const messages = list(A, a[0], 'messages').map((m, i) => message(A, m, `messages[${i}]`));
+    // One SendResult per message: a batch whose answer cannot fit one frame is refused unstored.
+    checkSendReply(messages, api.brokerName, limits.replyBudget);
     return api.send(messages, optQueueId(a[1]));
   },
   sendOneway: (api, a) => {
@@ -114,11 +104,13 @@ const HANDLERS: { readonly [K in BrokerMethodName]: Handler } = {
   consumerProgress: (api, a) => (arity(a, 1, 1, 'consumerProgress'), api.consumerProgress(str(A, a[0], 'group'))),
   resetOffsetToLatest: (api, a) => (arity(a, 2, 2, 'resetOffsetToLatest'), api.resetOffsetToLatest(str(A, a[0], 'group'), str(A, a[1], 'topic'))),
   resetOffsetByTime: (api, a) => (arity(a, 3, 3, 'resetOffsetByTime'), api.resetOffsetByTime(str(A, a[0], 'group'), str(A, a[1], 'topic'), int(A, a[2], 'timestampMs'))),
-  queryMessageByKey: (api, a) => {
+  queryMessageByKey: async (api, a, limits) => {
     arity(a, 5, 5, 'queryMessageByKey');
     const maxNum = int(A, a[2], 'maxNum');
     if (maxNum < 0 || maxNum > MAX_LIST) throw refuse(A, 'maxNum', `an integer in [0, ${MAX_LIST}]`);
-    return api.queryMessageByKey(str(A, a[0], 'topic'), str(A, a[1], 'key'), maxNum, int(A, a[3], 'beginMs'), int(A, a[4], 'endMs'));
+    // maxNum is a ceiling: the answer keeps the messages that fit one frame.
+    const found = await api.queryMessageByKey(str(A, a[0], 'topic'), str(A, a[1], 'key'), maxNum, int(A, a[3], 'beginMs'), int(A, a[4], 'endMs'));
+    return found.slice(0, fittingPrefix(found, limits.replyBudget));
   },
   queryMessageById: (api, a) => (arity(a, 1, 1, 'queryMessageById'), api.queryMessageById(str(A, a[0], 'msgId'))),
   viewMessageByOffset: (api, a) => (arity(a, 1, 1, 'viewMessageByOffset'), api.viewMessageByOffset(int(A, a[0], 'commitLogOffset'))),
@@ -128,7 +120,7 @@ const HANDLERS: { readonly [K in BrokerMethodName]: Handler } = {
 export function brokerApiMethods(api: BrokerApi, options: { maxLongPollMs?: number; maxFrameBytes?: number } = {}): Map<string, RpcMethod> {
   const limits = {
     maxLongPollMs: options.maxLongPollMs ?? 60_000,
-    replyBudget: Math.max(1, checkMaxFrameBytes(options.maxFrameBytes) - ENVELOPE_ROOM),
+    replyBudget: replyBudget(checkMaxFrameBytes(options.maxFrameBytes)),
   };
   const methods = new Map<string, RpcMethod>();
   for (const [name, handler] of Object.entries(HANDLERS) as [BrokerMethodName, Handler][]) methods.set(name, (args) => handler(api, args, limits));

@@ -12,6 +12,8 @@ import type {
 import { PetrelError } from '../../common/errors.js';
 import { REPLY as R, int, list, rec, str, strList } from './narrow.js';
 import { consumerProgress, messageExt, pullResult, sendResult, topicConfig, topicRoute } from './brokerValues.js';
+import { checkMaxFrameBytes } from './Frame.js';
+import { checkSendReply, replyBudget } from './replyBounds.js';
 import { RpcClient, type RpcClientOptions } from './RpcClient.js';
 
 export interface RemoteBrokerApiOptions extends RpcClientOptions {
@@ -26,6 +28,8 @@ function none(v: unknown): void {
 export class RemoteBrokerApi implements BrokerApi {
   readonly #rpc: RpcClient;
   readonly #timeoutMs: number;
+  /** What this end can read back in one reply frame. */
+  readonly #replyBudget: number;
   #brokerName: string;
 
   /** A link opened lazily, on the first call; `brokerName` is what the caller expects there. */
@@ -33,6 +37,7 @@ export class RemoteBrokerApi implements BrokerApi {
     this.#brokerName = options.brokerName;
     this.#rpc = new RpcClient(address, options);
     this.#timeoutMs = options.requestTimeoutMs ?? 3000;
+    this.#replyBudget = replyBudget(checkMaxFrameBytes(options.maxFrameBytes));
   }
 
   /** Connects to the broker served at `address` and asks its name; rejects if it cannot be reached. */
@@ -74,7 +79,13 @@ export class RemoteBrokerApi implements BrokerApi {
     return { brokerName: str(R, r['brokerName'], 'brokerName') };
   }
 
+  /**
+   * Refused with ERR_REPLY_TOO_LARGE before it leaves when this end could not read back the
+   * results in one frame (the broker refuses it too, against its own limit): a batch is either
+   * answered in one reply or not stored at all.
+   */
   async send(messages: readonly Message[], queueId?: number): Promise<SendResult[]> {
+    checkSendReply(messages, this.#brokerName, this.#replyBudget);
     const v = await this.#rpc.call('send', queueId === undefined ? [messages] : [messages, queueId]);
     return list(R, v, 'results').map((x, i) => sendResult(R, x, `results[${i}]`));
   }
