@@ -46,7 +46,7 @@ export const ERROR_CODES = {
   ERR_CANCELLED: [false, 'the operation was cancelled'],
   ERR_UNEXPECTED: [false, 'a failure petrelmq did not classify; the message names its cause (an operating-system error, or a bug to report)'],
   ERR_CLIENT_STATE: [false, 'the client is not started, or already shut down'],
-  ERR_MESSAGE_CLONE_TOO_LARGE: [false, 'a message posted between threads would copy more buffer bytes than its bound (16 MiB by default): a view of a large buffer escaped its thread'],
+  ERR_MESSAGE_CLONE_TOO_LARGE: [false, 'a message posted between threads would copy more buffer bytes beyond its own data than its bound (16 MiB by default): a view of a large buffer escaped its thread'],
   // network
   ERR_FRAME_INVALID: [false, 'a frame on a broker link is malformed or out of bounds'],
   ERR_REPLY_TOO_LARGE: [false, 'the reply to a request could not fit one frame of the link, so the request was refused before anything was done'],

@@ -12,7 +12,9 @@
  * ```
  *
  * A PetrelError thrown on the serving side is rebuilt as a PetrelError with its code on the
- * calling side (comlink alone would keep only the message). Every call is a round trip through
+ * calling side (comlink alone would keep only the message). Calls and answers go through the clone
+ * bound (cloneGuard.ts): one that would copy a large buffer behind a view fails with
+ * ERR_MESSAGE_CLONE_TOO_LARGE at the caller. Every call is a round trip through
  * comlink (tens of microseconds): use it for control calls, never per message on a data path.
  */
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
