@@ -15,13 +15,15 @@
  * and the next start runs abnormal recovery.
  */
 import { readBrokerConf, parseBrokerConfig, parseDelayLevels, storeConfigOf, type BrokerConfig, type BrokerConfigInput } from './BrokerConfig.js';
+import { systemClock, type Clock } from '../common/clock.js';
 import { PetrelError } from '../common/errors.js';
+import { DiskSpaceGuard, type DiskSpaceState } from '../storage/DiskSpaceGuard.js';
 import { ActorSystem } from '../runtime/ActorSystem.js';
 import type { ActorRef } from '../runtime/ActorRef.js';
 import { ConfigFile } from '../storage/ConfigFile.js';
 import { parseSocketAddress } from '../storage/MessageId.js';
 import { MessageStore } from '../storage/MessageStore.js';
-import type { MessageStoreConfig } from '../storage/StoreConfig.js';
+import { commitLogPath, type MessageStoreConfig } from '../storage/StoreConfig.js';
 import { AbortFile, StoreLock } from '../storage/StoreLock.js';
 import { validateTopic } from '../storage/MessageValidator.js';
 import path from 'node:path';
@@ -49,6 +51,8 @@ import { BrokerRegistration } from './BrokerRegistration.js';
 export interface BrokerStartOptions {
   /** Fault injection for tests: FlushActor sleeps this long before each flush. */
   readonly flushDelayMs?: number;
+  /** The clock the disk-full check's period (cleanResourceInterval) runs on; tests pass a ManualClock. */
+  readonly clock?: Clock;
 }
 
 type Dispatcher = ActorRef<DispatcherMsg, DispatcherReplies>;
@@ -81,12 +85,13 @@ export class Broker implements BrokerApi {
   readonly #levels: number[];
   readonly #timer: NodeJS.Timeout;
   readonly #registration: BrokerRegistration;
+  readonly #disk: DiskSpaceGuard;
   #state: 'running' | 'stopping' | 'stopped' = 'running';
 
   private constructor(parts: {
     config: BrokerConfig; store: MessageStoreConfig; system: ActorSystem; lock: StoreLock; positions: BrokerPositions;
     writer: ActorRef<WriterMsg, WriterReplies>; flush: ActorRef<FlushMsg, FlushReplies>; dispatcher: Dispatcher;
-    replication: Replication | undefined; haAddress: string | undefined;
+    replication: Replication | undefined; haAddress: string | undefined; clock: Clock;
   }) {
     this.config = parts.config;
     this.brokerName = parts.config.brokerName;
@@ -118,7 +123,14 @@ export class Broker implements BrokerApi {
     this.#filters = c.enablePropertyFilter && c.enableCalcFilterBitMap && c.enableConsumeQueueExt
       ? new FilterRegistrar(this.#groups, (group, subscriptions, now) => this.#dispatcher.ask({ type: 'filters', group, subscriptions, now }))
       : undefined;
+    this.#disk = new DiskSpaceGuard({
+      paths: [parts.store.storePathRootDir, commitLogPath(parts.store)],
+      warningLevelRatio: parts.store.diskSpaceWarningLevelRatio,
+      intervalMs: parts.store.cleanResourceInterval,
+      clock: parts.clock,
+    });
     this.#intake = new MessageIntake({
+      disk: this.#disk,
       config: parts.config,
       storeHost: parseSocketAddress(parts.store.storeHost),
       writer: parts.writer,
@@ -142,6 +154,8 @@ export class Broker implements BrokerApi {
       },
     });
     this.#timer = setInterval(() => {
+      // the disk-full flag clears by itself when space is freed, sends or not
+      this.#disk.poll();
       this.#offsets.persist();
       // a failed sync (the dispatcher restarting) is repeated by the next membership change
       if (this.#groups.expire(Date.now()) > 0) this.#filters?.syncAll().catch(() => undefined);
@@ -167,7 +181,7 @@ export class Broker implements BrokerApi {
     try {
       const { dispatcher, flush, writer } = await spawnBrokerActors(system, cfg, store, positions, maxPhy, queueOffsets, options);
       const { replication, haAddress } = await startReplication(system, cfg, config, store, positions, { writer, flush, dispatcher });
-      return new Broker({ config: cfg, store, system, lock, positions, writer, flush, dispatcher, replication, haAddress });
+      return new Broker({ config: cfg, store, system, lock, positions, writer, flush, dispatcher, replication, haAddress, clock: options.clock ?? systemClock });
     } catch (err) {
       await system.shutdown();
       lock.release();
@@ -177,6 +191,14 @@ export class Broker implements BrokerApi {
 
   get storeConfig(): MessageStoreConfig {
     return this.#store;
+  }
+
+  /**
+   * The store's disk-full flag and the used share behind it, measured again when
+   * cleanResourceInterval has passed (or now, with `now`). While `full`, sends get ERR_DISK_FULL.
+   */
+  diskSpace(now = false): DiskSpaceState {
+    return now ? this.#disk.check() : this.#disk.poll();
   }
 
   /** Stops cleanly: accepted sends finish, everything is flushed and dispatched, offsets saved. */

@@ -48,6 +48,13 @@ const schema = z
     autoCreateTopicEnable: z.boolean().default(true),
     /** Hours a CommitLog file is kept after its last write. */
     fileReservedTime: int(0).default(72),
+    /** Clean-up period, ms: the store's disk use is measured this often (cleanResourceInterval). */
+    cleanResourceInterval: int(1).default(10_000),
+    /**
+     * Percent of the store's filesystem (root, CommitLog folder) used at which the broker marks
+     * its disk full and refuses sends with ERR_DISK_FULL (retriable) until space is freed.
+     */
+    diskSpaceWarningLevelRatio: int(1, 100).default(90),
     /** SQL92 subscriptions are refused unless this is on. */
     enablePropertyFilter: z.boolean().default(false),
     /** Compute per-message bloom bits for SQL92 groups at dispatch (needs the CQ extension). */
@@ -186,6 +193,8 @@ export function storeConfigOf(c: BrokerConfig): MessageStoreConfig {
     maxIndexNum: c.maxIndexNum,
     maxMessageSize: c.maxMessageSize,
     fileReservedTime: c.fileReservedTime,
+    cleanResourceInterval: c.cleanResourceInterval,
+    diskSpaceWarningLevelRatio: c.diskSpaceWarningLevelRatio,
     flushDiskType: c.flushDiskType,
     flushIntervalCommitLog: c.flushIntervalCommitLog,
     flushCommitLogLeastPages: c.flushCommitLogLeastPages,

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { LATER, defineActor, transferring, type Deferred } from '../runtime/Actor.js';
 import { ownedCopy } from '../runtime/cloneGuard.js';
 import { systemClock } from '../common/clock.js';
+import { log } from '../common/diagnostics.js';
 import { CommitLogReader } from '../storage/CommitLogReader.js';
 import type { CommitLogDispatcher } from '../storage/CommitLogDispatcher.js';
 import { ConsumeQueueStore } from '../storage/ConsumeQueueStore.js';
@@ -251,15 +252,36 @@ function release(s: DispatcherState, h: HeldPull): void {
   h.reply.resolve(runPull(s, h.query));
 }
 
+/** How long dispatch waits before trying again after a store write failed (a full disk). */
+const DISPATCH_RETRY_MS = 1000;
+
 async function run(s: DispatcherState): Promise<void> {
+  // The error dispatch is held on, logged once when it starts and again when it clears.
+  let held: string | undefined;
   while (s.running) {
-    const more = dispatchSlice(s);
-    const now = Date.now();
-    if (now - s.lastCqFlush >= 1000) {
-      s.lastCqFlush = now;
-      s.queues.flush(2);
-      s.index.flush(false);
-      s.filters?.purge(now);
+    let more: boolean;
+    try {
+      more = dispatchSlice(s);
+      const now = Date.now();
+      if (now - s.lastCqFlush >= 1000) {
+        s.lastCqFlush = now;
+        s.queues.flush(2);
+        s.index.flush(false);
+        s.filters?.purge(now);
+      }
+    } catch (err) {
+      // A ConsumeQueue or index file the disk has no room for: dispatch holds where it is and
+      // tries again later. The CommitLog still has every record and dispatch is idempotent, so
+      // nothing is lost; what is dispatched is still served meanwhile.
+      const error = err instanceof Error ? err.message : String(err);
+      if (held !== error) log('error', 'dispatch held: a store write failed; retrying', { at: s.reputFrom, error, retryMs: DISPATCH_RETRY_MS });
+      held = error;
+      await new Promise((r) => setTimeout(r, DISPATCH_RETRY_MS));
+      continue;
+    }
+    if (held !== undefined) {
+      log('warn', 'dispatch resumed', { at: s.reputFrom });
+      held = undefined;
     }
     if (more) await new Promise((r) => setImmediate(r));
     else await s.positions.waitChange(s.confirm, 100);
@@ -398,9 +420,14 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
     s.running = false;
     await s.loop;
     for (const h of [...s.held]) release(s, h);
-    while (dispatchSlice(s));
-    s.queues.flush(0);
-    s.index.flush(true);
+    try {
+      while (dispatchSlice(s));
+      s.queues.flush(0);
+      s.index.flush(true);
+    } catch (err) {
+      // what is not dispatched now is dispatched from the CommitLog at the next start
+      log('error', 'dispatch incomplete at stop: a store write failed', { at: s.reputFrom, error: err instanceof Error ? err.message : String(err) });
+    }
     s.queues.close();
     s.index.close();
     s.reader.close();

@@ -3,11 +3,13 @@
  * (%RETRY% and %DLQ%) and the schedule service's re-puts. Each message is checked against its
  * topic and queue, turned into its stored form (delay levels rewritten to SCHEDULE_TOPIC_XXXX, a
  * unique key made when the client gave none), sized by the encoder (bad input fails here, before
- * anything is written) and handed to the SendPath, which batches it to WriterActor.
+ * anything is written) and handed to the SendPath, which batches it to WriterActor. While the
+ * store's disk is marked full (DiskSpaceGuard) every message is refused with ERR_DISK_FULL.
  */
 import { PetrelError } from '../common/errors.js';
 import { systemClock } from '../common/clock.js';
 import type { ActorRef } from '../runtime/ActorRef.js';
+import type { DiskSpaceGuard } from '../storage/DiskSpaceGuard.js';
 import { MessageEncoder, type MessageToStore } from '../storage/MessageCodec.js';
 import { UniqKeyGenerator, type SocketAddress } from '../storage/MessageId.js';
 import type { Message, MessageExt, SendResult, TopicConfig } from './BrokerApi.js';
@@ -28,6 +30,8 @@ export interface MessageIntakeOptions {
   readonly levels: readonly number[];
   /** The topic's config, created when allowed; throws when it cannot be written or made. */
   readonly topicFor: (topic: string, forWrite: boolean) => TopicConfig;
+  /** The disk-full flag: while it is set every message is refused with ERR_DISK_FULL. */
+  readonly disk?: DiskSpaceGuard;
 }
 
 export class MessageIntake {
@@ -55,6 +59,8 @@ export class MessageIntake {
   /** Producers' messages, all to `queueId` (default 0) of their topics. */
   send(messages: readonly Message[], queueId?: number): Promise<SendResult[]> {
     this.#refuseOnSlave('takes no sends');
+    // once per call, so that the messages of one call are all refused or all taken
+    this.#o.disk?.assertWritable();
     const pending: Promise<SendResult>[] = [];
     const now = Date.now();
     for (const m of messages) {
@@ -76,6 +82,7 @@ export class MessageIntake {
    */
   async sendBack(group: string, message: MessageExt, delayLevel: number, maxReconsumeTimes: number): Promise<void> {
     this.#refuseOnSlave('takes no messages back');
+    this.#o.disk?.assertWritable();
     const origin = message.properties['RETRY_TOPIC'] ?? message.topic;
     const extra = { RETRY_TOPIC: origin, ORIGIN_MESSAGE_ID: message.properties['ORIGIN_MESSAGE_ID'] ?? message.msgId };
     const toDlq = delayLevel < 0 || message.reconsumeTimes >= maxReconsumeTimes;
@@ -88,6 +95,14 @@ export class MessageIntake {
 
   /** A message already in stored form (a re-put), shown to the sender as `shownTopic`/`shownQueueId`. */
   put(msg: MessageToStore, uniqKey: string, shownTopic: string, shownQueueId: number, waitStore: boolean): Promise<SendResult> {
+    const disk = this.#o.disk;
+    if (disk?.full === true) {
+      try {
+        disk.assertWritable();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     const size = this.#encoder.encodedSize(msg, uniqKey);
     return new Promise((resolve, reject) => {
       this.#path.submit({ msg, uniqKey, size, noQueue: false, waitStore, shownTopic, shownQueueId, resolve, reject });

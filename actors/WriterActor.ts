@@ -108,6 +108,10 @@ export const writerActor = defineActor<WriterMsg, WriterReplies, WriterState, Wr
       const n = meta.length / APPEND_META_FIELDS;
       const out = new Float64Array(n * 3);
       const now = Date.now();
+      const mark = s.log.mark();
+      // The queue offsets the batch drew, to give back should it fail: (table, queue id) pairs.
+      const drawnFrom: number[][] = [];
+      const drawnQueue: number[] = [];
       let at = 0;
       try {
         for (let i = 0; i < n; i++) {
@@ -119,16 +123,30 @@ export const writerActor = defineActor<WriterMsg, WriterReplies, WriterState, Wr
           const table = s.offsets.offsetsOf(topic);
           const queueOffset = skipQueue ? 0 : (table[qid] ?? 0);
           const phy = s.log.appendDeferred(m.bytes, at, size, queueOffset, now);
-          if (!skipQueue) table[qid] = queueOffset + 1;
+          if (!skipQueue) {
+            table[qid] = queueOffset + 1;
+            drawnFrom.push(table);
+            drawnQueue.push(qid);
+          }
           out[i * 3] = phy;
           out[i * 3 + 1] = queueOffset;
           out[i * 3 + 2] = s.log.lastStoreTimestamp;
           at += size;
         }
-      } finally {
-        // Publish what was appended even if a later record of the batch failed; the batch's
-        // records go into the file in one copy first.
         s.log.commit();
+      } catch (err) {
+        // All or nothing: a batch whose bytes did not all reach the file (ENOSPC) leaves no
+        // trace. The log goes back to the mark, every queue offset drawn is given back, and
+        // every send of the batch gets the error; the next batch starts where this one did.
+        s.log.rollback(mark);
+        for (let i = drawnFrom.length - 1; i >= 0; i--) {
+          const table = drawnFrom[i] as number[];
+          const qid = drawnQueue[i] as number;
+          table[qid] = (table[qid] ?? 1) - 1;
+        }
+        throw err;
+      } finally {
+        // Only bytes that are in the file are published.
         s.positions.publish(Position.WROTE, s.log.maxOffset());
       }
       return out;

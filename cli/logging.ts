@@ -57,6 +57,11 @@ export function startLogging(level: LogLevel, options: { readonly hold?: boolean
     [CHANNELS.actorRestarted, (m) => write('warn', fieldsOf(m), 'actor restarted')],
     [CHANNELS.actorStopped, (m) => write('info', fieldsOf(m), 'actor stopped')],
     [CHANNELS.storeRecovered, (m) => write('info', fieldsOf(m), 'store recovered')],
+    [CHANNELS.storeDiskSpace, (m) => {
+      const fields = fieldsOf(m);
+      if (fields['full'] === true) write('warn', fields, 'store disk full: sends are refused with ERR_DISK_FULL until space is freed');
+      else write('info', fields, 'store disk space available again: sends resume');
+    }],
   ];
   for (const [name, fn] of handlers) diagnostics.subscribe(name, fn);
   return {

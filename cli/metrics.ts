@@ -7,7 +7,7 @@
  *   path, a send's wait for its slave, actor crashes and restarts;
  * - the shared positions (actors/BrokerPositions.ts), read at scrape time: dispatch and flush
  *   lag in bytes;
- * - the broker, asked at scrape time: flush durations (FlushActor runs on a worker thread, whose
+ * - the broker, asked at scrape time: the disk-full flag and used share, flush durations (FlushActor runs on a worker thread, whose
  *   channels never reach this one), a master's replication figures (ReplicationActor) and per
  *   group and queue consumer lag.
  * Metric names follow Prometheus conventions: counters end in _total, durations are seconds.
@@ -31,6 +31,8 @@ export interface MetricsSource {
   takeFlushTimes(): Promise<{ latenciesUs: number[]; dropped: number }>;
   /** Undefined when the broker does not replicate. */
   replicationStats(): Promise<ReplicationStats | undefined>;
+  /** The store's disk-full flag and the used share of its fullest filesystem (0..1). */
+  diskSpace?(): { readonly full: boolean; readonly usedRatio: number };
 }
 
 /** Every metric name, so tests and dashboards refer to one list. */
@@ -48,6 +50,8 @@ export const METRIC_NAMES = {
   consumerLag: 'petrelmq_consumer_lag_messages',
   actorCrashes: 'petrelmq_actor_crashes_total',
   actorRestarts: 'petrelmq_actor_restarts_total',
+  diskFull: 'petrelmq_store_disk_full',
+  diskUsedRatio: 'petrelmq_store_disk_used_ratio',
 } as const;
 
 /** 50 us .. 5 s: an append takes tens of microseconds, an fsync on a busy disk seconds. */
@@ -111,6 +115,22 @@ export class BrokerMetrics {
       registers,
       collect() {
         this.set(Math.max(0, source.positions.get(Position.WROTE) - source.positions.get(Position.FLUSHED)));
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.diskFull,
+      help: '1 while the store\'s disk is marked full (diskSpaceWarningLevelRatio) and sends are refused with ERR_DISK_FULL',
+      registers,
+      collect() {
+        this.set(source.diskSpace?.().full === true ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.diskUsedRatio,
+      help: 'Used share (0..1) of the fullest filesystem holding the store, as of the last check (cleanResourceInterval)',
+      registers,
+      collect() {
+        this.set(source.diskSpace?.().usedRatio ?? 0);
       },
     });
     // A master's replication figures (undefined on a slave or without replication).

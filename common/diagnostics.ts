@@ -22,6 +22,11 @@ export const CHANNELS = {
   storeReplicated: 'petrelmq:store:replicated',
   /** { from: number; to: number; truncatedBytes: number; abnormal: boolean } */
   storeRecovered: 'petrelmq:store:recovered',
+  /**
+   * { full: boolean; usedRatio: number; path: string; freeBytes: number; threshold: number }: the
+   * store's disk-full flag was set or cleared (storage/DiskSpaceGuard.ts, main thread)
+   */
+  storeDiskSpace: 'petrelmq:store:diskSpace',
   /** { level: 'debug' | 'info' | 'warn' | 'error'; msg: string; [k: string]: unknown } */
   log: 'petrelmq:log',
 } as const;

@@ -12,7 +12,7 @@ import type { Clock } from '../common/clock.js';
 import { PetrelError } from '../common/errors.js';
 import { dataViewOf } from './Long.js';
 import { MappedFileQueue } from './MappedFileQueue.js';
-import type { MappedFile } from './MappedFile.js';
+import { RESERVE_CHUNK, type MappedFile } from './MappedFile.js';
 import type { MappedFileBackendKind, SyncMethod } from './FileBackend.js';
 import { patchPropertiesCrc, patchRecord } from './MessageCodec.js';
 import { BLANK_MAGIC, BLANK_RECORD_LENGTH } from './RecordLayout.js';
@@ -30,6 +30,19 @@ export interface CommitLogOptions {
   readonly appendPropertiesCrc?: boolean;
 }
 
+/**
+ * Where the log stood before a batch (see CommitLog.mark): the number of files, the write
+ * position of the last one and the last store timestamp.
+ */
+export interface AppendMark {
+  readonly files: number;
+  readonly last: MappedFile | undefined;
+  readonly lastWrote: number;
+  readonly lastStoreTimestamp: number;
+  /** Per file written since the mark: the end of the furthest write tried (a failed one included). */
+  readonly touched: Map<MappedFile, number>;
+}
+
 export class CommitLog {
   readonly queue: MappedFileQueue;
   readonly fileSize: number;
@@ -39,6 +52,8 @@ export class CommitLog {
   #lastStoreTimestamp = 0;
   #srcBytes: Uint8Array | undefined;
   #srcView: DataView | undefined;
+  /** The mark of the batch being appended (WriterActor), whose writes a rollback zeroes. */
+  #mark: AppendMark | undefined;
   /** A file created ahead of need, not yet part of the queue. */
   #next: MappedFile | undefined;
   /** Records appended by appendDeferred and not yet copied: `length` bytes of `src` for `file` at `at`. */
@@ -135,11 +150,56 @@ export class CommitLog {
     return physicalOffset;
   }
 
+  /** Where the log stands now, for `rollback` should the batch about to be appended fail. */
+  mark(): AppendMark {
+    this.commit();
+    const last = this.queue.last();
+    const mark = { files: this.queue.files.length, last, lastWrote: last?.wrotePosition ?? 0, lastStoreTimestamp: this.#lastStoreTimestamp, touched: new Map<MappedFile, number>() };
+    this.#mark = mark;
+    return mark;
+  }
+
+  /** Notes, before a write into `file` up to `end`, what a rollback to the current mark must zero. */
+  #touch(file: MappedFile, end: number): void {
+    const touched = this.#mark?.touched;
+    if (touched !== undefined && (touched.get(file) ?? 0) < end) touched.set(file, end);
+  }
+
+  /**
+   * Undoes every append since `mark` after one of them, or their commit, failed (a full disk):
+   * the pending copy is dropped, files rolled to since are taken out of the queue (the first is
+   * kept, empty, as the next file, so readers that opened it keep the same file), the write
+   * position and last store timestamp go back to the mark. Bytes that may have reached the file
+   * past the mark (a write that failed part way, the blank record of a roll) are zeroed, best
+   * effort and from the mark on, so that no later recovery takes them for records; what cannot
+   * be zeroed was never written either, as a write fills its range from the start.
+   */
+  rollback(mark: AppendMark): void {
+    this.#run = undefined;
+    this.#mark = undefined;
+    this.#lastStoreTimestamp = mark.lastStoreTimestamp;
+    for (const [file, end] of mark.touched) zeroBestEffort(file, file === mark.last ? mark.lastWrote : 0, end);
+    while (this.queue.files.length > mark.files) {
+      const rolled = this.queue.detachLast();
+      if (rolled === undefined) break;
+      rolled.wrotePosition = 0;
+      rolled.flushedPosition = 0;
+      if (this.queue.files.length === mark.files && this.#next === undefined) this.#next = rolled;
+      else rolled.destroy();
+    }
+    const last = this.queue.last();
+    if (last !== undefined && last.wrotePosition > mark.lastWrote) {
+      last.wrotePosition = mark.lastWrote;
+      last.flushedPosition = Math.min(last.flushedPosition, mark.lastWrote);
+    }
+  }
+
   /** Copies the records appendDeferred left pending into their file. */
   commit(): void {
     const run = this.#run;
     if (run === undefined) return;
     this.#run = undefined;
+    this.#touch(run.file, run.at + run.length);
     run.file.write(run.at, run.src, run.srcStart, run.length);
   }
 
@@ -152,6 +212,16 @@ export class CommitLog {
    */
   appendRaw(offset: number, src: Uint8Array, srcOffset: number, length: number): void {
     this.commit();
+    const mark = this.mark();
+    try {
+      this.#appendRaw(offset, src, srcOffset, length);
+    } catch (err) {
+      this.rollback(mark);
+      throw err;
+    }
+  }
+
+  #appendRaw(offset: number, src: Uint8Array, srcOffset: number, length: number): void {
     let file = this.queue.last();
     if (file === undefined) {
       if (offset % this.fileSize !== 0) {
@@ -168,7 +238,9 @@ export class CommitLog {
     if (pos + length > file.fileSize) {
       throw new PetrelError('ERR_OFFSET_INVALID', `${length} raw bytes at ${offset} would cross the end of CommitLog file ${file.fileName}`);
     }
-    file.append(src, srcOffset, length);
+    this.#touch(file, pos + length);
+    file.write(pos, src, srcOffset, length);
+    file.wrotePosition = pos + length;
   }
 
   #viewOf(src: Uint8Array): DataView {
@@ -184,6 +256,7 @@ export class CommitLog {
     this.commit();
     const at = file.wrotePosition;
     const remaining = file.fileSize - at;
+    this.#touch(file, at + 8);
     file.setInt32(at, remaining);
     file.setInt32(at + 4, BLANK_MAGIC);
     file.wrotePosition = file.fileSize;
@@ -273,5 +346,23 @@ export class CommitLog {
     this.#next?.close();
     this.#next = undefined;
     this.queue.close();
+  }
+}
+
+/**
+ * Zeroes [from, to) of `file` from the start, a chunk at a time, as far as the disk lets it; a
+ * failure stops it quietly. The bytes it cannot reach lie past where a failed write stopped (a
+ * write fills its range from the start; one through a mapping reserves its chunks before it
+ * copies anything), so they hold nothing of the batch.
+ */
+function zeroBestEffort(file: MappedFile, from: number, to: number): void {
+  for (let at = from; at < to; ) {
+    const end = Math.min(to, (Math.floor(at / RESERVE_CHUNK) + 1) * RESERVE_CHUNK);
+    try {
+      file.fill(0, at, end);
+    } catch {
+      return;
+    }
+    at = end;
   }
 }

@@ -329,7 +329,8 @@ function setTagSlot(view: DataView, position: number, tagsCode: number): void {
 }
 
 function writeUnit(file: MappedFile, pos: number, physicalOffset: number, size: number, tagsCode: number): void {
-  const view = file.view;
+  // writableView reserves the unit's blocks first: a full disk is ERR_STORE_IO here, not a SIGBUS
+  const view = file.writableView(pos, pos + CQ_STORE_UNIT_SIZE);
   if (view !== undefined) {
     setLong(view, pos + OFF_UNIT_PHYSICAL_OFFSET, physicalOffset);
     view.setInt32(pos + OFF_UNIT_SIZE, size);

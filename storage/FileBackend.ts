@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type mmapModule from '@riaskov/mmap-io';
 import { PetrelError } from '../common/errors.js';
+import { writeFaultError, writeFaultLimit } from './FileFaults.js';
 import { getLong, setLong } from './Long.js';
 
 export type MappedFileBackendKind = 'mmap' | 'fs';
@@ -30,6 +31,11 @@ export interface FileBackend {
   write(position: number, src: Uint8Array, srcOffset: number, length: number): void;
   /** Bytes [position, position + length): a view of the mapping or a fresh copy; one request only. */
   read(position: number, length: number): Uint8Array;
+  /**
+   * A fresh copy of bytes [position, position + length) read with read(2), never through the
+   * mapping: a hole of a full tmpfs read through a mapping is a SIGBUS, read(2) gives zeros.
+   */
+  readCopy(position: number, length: number): Uint8Array;
   getInt32(position: number): number;
   setInt32(position: number, value: number): void;
   getLong(position: number): number;
@@ -37,7 +43,65 @@ export interface FileBackend {
   fill(value: number, from: number, to: number): void;
   /** Makes bytes [from, to) durable. */
   sync(from: number, to: number): void;
+  /**
+   * True when writes reach the file through a writable mapping, where a page the filesystem
+   * cannot back is a SIGBUS at first touch rather than an error: such a file's blocks must be
+   * reserved (`reserve`) before its pages are written.
+   */
+  readonly writesThroughMapping: boolean;
+  /** True when every block of the file is allocated (fstat blocks), so nothing needs reserving. */
+  fullyAllocated(): boolean;
+  /**
+   * Makes the filesystem allocate the blocks of [from, to) with positioned writes, which fail
+   * with ENOSPC where a touch of the mapping would be a SIGBUS: zeros when the range is known
+   * never written (`keep` false), else the range's own bytes read back and written again.
+   */
+  reserve(from: number, to: number, keep: boolean): void;
   close(): void;
+}
+
+/** Bytes one reservation write puts at most. */
+const RESERVE_WRITE_BYTES = 1 << 20;
+const ZEROS = Buffer.alloc(RESERVE_WRITE_BYTES);
+
+/**
+ * Writes all of src[srcOffset, srcOffset + length) at `position` of `fd`, or throws the
+ * operating system's error; the bytes before the failure may have reached the file.
+ */
+function writeFully(fd: number, path: string, src: Uint8Array, srcOffset: number, length: number, position: number): void {
+  const limit = writeFaultLimit(path, length);
+  const end = limit ?? length;
+  let done = 0;
+  while (done < end) done += fs.writeSync(fd, src, srcOffset + done, end - done, position + done);
+  if (limit !== undefined) throw writeFaultError(path);
+}
+
+function allocatedAll(fd: number, size: number): boolean {
+  const st = fs.fstatSync(fd);
+  return st.blocks * 512 >= size;
+}
+
+/** Reserves [from, to) of `fd` by positioned writes (see FileBackend.reserve). */
+function reserveRange(fd: number, path: string, from: number, to: number, keep: boolean): void {
+  const scratch = keep ? Buffer.allocUnsafe(Math.min(RESERVE_WRITE_BYTES, Math.max(0, to - from))) : ZEROS;
+  try {
+    for (let at = from; at < to; at += RESERVE_WRITE_BYTES) {
+      const n = Math.min(RESERVE_WRITE_BYTES, to - at);
+      if (keep) {
+        // A hole reads as zeros without being allocated (read(2) does not fill tmpfs holes).
+        let got = 0;
+        while (got < n) {
+          const r = fs.readSync(fd, scratch, got, n - got, at + got);
+          if (r === 0) break;
+          got += r;
+        }
+        scratch.fill(0, got, n);
+      }
+      writeFully(fd, path, scratch, 0, n, at);
+    }
+  } catch (err) {
+    throw ioError('reserve', path, err);
+  }
 }
 
 /** Under NodeNext the CommonJS module's default import is its exports object; the API is its `default`. */
@@ -101,9 +165,11 @@ class MmapBackend implements FileBackend {
   view: DataView | undefined;
   readonly #mmap: Mmap;
   readonly #syncMethod: SyncMethod;
+  readonly writesThroughMapping: boolean;
   #fd: number;
 
   constructor(mmap: Mmap, fd: number, path: string, size: number, readOnly: boolean, syncMethod: SyncMethod) {
+    this.writesThroughMapping = !readOnly;
     const prot = readOnly ? mmap.PROT_READ : (3 as const); // PROT_READ | PROT_WRITE
     const buf = mmap.map(size, prot, mmap.MAP_SHARED, fd, 0);
     this.#mmap = mmap;
@@ -131,6 +197,22 @@ class MmapBackend implements FileBackend {
 
   read(position: number, length: number): Uint8Array {
     return this.#bytes().subarray(position, position + length);
+  }
+
+  readCopy(position: number, length: number): Uint8Array {
+    if (this.#fd < 0) throw new PetrelError('ERR_STORE_CLOSED', `${this.path} is closed`);
+    const out = Buffer.alloc(length);
+    try {
+      let done = 0;
+      while (done < length) {
+        const n = fs.readSync(this.#fd, out, done, length - done, position + done);
+        if (n === 0) break;
+        done += n;
+      }
+    } catch (err) {
+      throw ioError('read', this.path, err);
+    }
+    return out;
   }
 
   getInt32(position: number): number {
@@ -167,6 +249,19 @@ class MmapBackend implements FileBackend {
     }
   }
 
+  fullyAllocated(): boolean {
+    try {
+      return allocatedAll(this.#fd, this.size);
+    } catch (err) {
+      throw ioError('stat', this.path, err);
+    }
+  }
+
+  reserve(from: number, to: number, keep: boolean): void {
+    if (this.#fd < 0) throw new PetrelError('ERR_STORE_CLOSED', `${this.path} is closed`);
+    reserveRange(this.#fd, this.path, from, Math.min(to, this.size), keep);
+  }
+
   close(): void {
     // The mapping itself goes when the last reference to it is collected.
     this.mapping = undefined;
@@ -183,6 +278,8 @@ class FsBackend implements FileBackend {
   readonly view = undefined;
   readonly path: string;
   readonly size: number;
+  /** A failed positioned write is an error, never a signal: nothing to reserve. */
+  readonly writesThroughMapping = false;
   readonly #scratch = new Uint8Array(8);
   readonly #scratchView = new DataView(this.#scratch.buffer);
   #fd: number;
@@ -201,17 +298,28 @@ class FsBackend implements FileBackend {
   write(position: number, src: Uint8Array, srcOffset: number, length: number): void {
     const fd = this.#checkOpen();
     try {
-      let done = 0;
-      while (done < length) done += fs.writeSync(fd, src, srcOffset + done, length - done, position + done);
+      writeFully(fd, this.path, src, srcOffset, length, position);
     } catch (err) {
       throw ioError('write', this.path, err);
     }
+  }
+
+  fullyAllocated(): boolean {
+    return true;
+  }
+
+  reserve(): void {
+    // positioned writes report ENOSPC themselves
   }
 
   read(position: number, length: number): Uint8Array {
     const out = Buffer.alloc(length);
     this.#readInto(out, length, position);
     return out;
+  }
+
+  readCopy(position: number, length: number): Uint8Array {
+    return this.read(position, length);
   }
 
   #readInto(target: Uint8Array, length: number, position: number): void {

@@ -13,6 +13,7 @@
  * Owner: the dispatcher. The header is rewritten on every put, so a process crash leaves a
  * consistent file; after an OS crash the files not known flushed are rebuilt by recovery.
  */
+import { log } from '../common/diagnostics.js';
 import { MappedFile, type MappedFileOptions } from './MappedFile.js';
 
 export const INDEX_HEADER_SIZE = 40;
@@ -65,17 +66,37 @@ export class IndexFile {
    */
   static create(path: string, slotNum: number, indexNum: number, previousEndPhy: number, previousEndTime: number, options: MappedFileOptions): IndexFile {
     const file = MappedFile.create(path, indexFileSize(slotNum, indexNum), 0, options);
-    const index = new IndexFile(file, slotNum, indexNum);
-    index.#beginPhyOffset = index.#endPhyOffset = Math.max(0, previousEndPhy);
-    index.#beginTimestamp = index.#endTimestamp = Math.max(0, previousEndTime);
-    index.#indexCount = 1;
-    index.#hashSlotCount = 0;
-    index.#writeHeader();
-    return index;
+    try {
+      // The header and slot table are read and written at random (a query reads any slot), so
+      // their blocks are reserved whole before first use: a read of a hole through a mapping
+      // on a full tmpfs is a SIGBUS too. Entries are written in order and reserved as they come.
+      file.reserve(0, INDEX_HEADER_SIZE + slotNum * HASH_SLOT_SIZE);
+      const index = new IndexFile(file, slotNum, indexNum);
+      index.#beginPhyOffset = index.#endPhyOffset = Math.max(0, previousEndPhy);
+      index.#beginTimestamp = index.#endTimestamp = Math.max(0, previousEndTime);
+      index.#indexCount = 1;
+      index.#hashSlotCount = 0;
+      index.#writeHeader();
+      return index;
+    } catch (err) {
+      // a file the disk has no room for is not left behind for the next attempt to step over
+      file.destroy();
+      throw err;
+    }
   }
 
   static open(path: string, slotNum: number, indexNum: number, options: MappedFileOptions): IndexFile {
-    return new IndexFile(MappedFile.open(path, indexFileSize(slotNum, indexNum), 0, options), slotNum, indexNum);
+    const file = MappedFile.open(path, indexFileSize(slotNum, indexNum), 0, options);
+    if (options.readOnly !== true) {
+      try {
+        file.reserve(0, INDEX_HEADER_SIZE + slotNum * HASH_SLOT_SIZE);
+      } catch (err) {
+        // Best effort at open: a store on a full disk still starts and serves; writes to the
+        // file still pass the guard and fail with ERR_STORE_IO until there is room.
+        log('warn', 'index file slots not reserved: the disk has no room', { path, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    return new IndexFile(file, slotNum, indexNum);
   }
 
   get beginTimestamp(): number {

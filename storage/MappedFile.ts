@@ -9,6 +9,16 @@
  * loses back to the last flush.
  *
  * There is no transient store pool, so the committed position is the write position.
+ *
+ * Block reservation. A file written through a writable mapping (mmap backend) starts sparse;
+ * the first touch of a page the filesystem cannot back (a full disk) would be a SIGBUS that kills
+ * the process. So every write through the mapping passes one guard, `reserve`, which first makes
+ * the filesystem allocate the RESERVE_CHUNK-sized chunks the write touches with positioned writes
+ * (zeros in a file this object created; the chunk's own bytes, read back, in a file it reopened).
+ * A full disk then fails that write with ERR_STORE_IO and nothing is touched. Only chunks that are
+ * written get reserved, so a 1 GiB CommitLog file written with positioned writes (the fs backend,
+ * commitLogWriteMode 'write') stays sparse. A file whose blocks fstat shows all allocated needs no
+ * reservation. Writers that must write through `view` themselves take it from `writableView`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,6 +31,9 @@ export interface MappedFileOptions {
   readonly syncMethod?: SyncMethod;
 }
 
+/** Bytes reserved at once ahead of a write through the mapping. */
+export const RESERVE_CHUNK = 1 << 20;
+
 export class MappedFile {
   readonly path: string;
   readonly fileName: string;
@@ -32,13 +45,21 @@ export class MappedFile {
   flushedPosition = 0;
   readonly #backend: FileBackend;
   #closed = false;
+  /** Per RESERVE_CHUNK of the file, 1 once its blocks are reserved; undefined when nothing needs it. */
+  #reserved: Uint8Array | undefined;
+  /** Created by this object: chunks not yet reserved hold nothing, so zeros reserve them. */
+  readonly #fresh: boolean;
 
-  private constructor(filePath: string, fileFromOffset: number, backend: FileBackend) {
+  private constructor(filePath: string, fileFromOffset: number, backend: FileBackend, fresh: boolean) {
     this.path = filePath;
     this.fileName = path.basename(filePath);
     this.fileFromOffset = fileFromOffset;
     this.fileSize = backend.size;
     this.#backend = backend;
+    this.#fresh = fresh;
+    if (backend.writesThroughMapping && (fresh || !backend.fullyAllocated())) {
+      this.#reserved = new Uint8Array(Math.ceil(backend.size / RESERVE_CHUNK));
+    }
   }
 
   /** Creates the file at its full size (sparse) and opens it. Fails if it exists. */
@@ -53,27 +74,77 @@ export class MappedFile {
     } catch (err) {
       throw ioError('create', filePath, err);
     }
-    return MappedFile.open(filePath, fileSize, fileFromOffset, options);
+    return MappedFile.#openWith(filePath, fileSize, fileFromOffset, options, true);
   }
 
   static open(filePath: string, fileSize: number, fileFromOffset: number, options: MappedFileOptions): MappedFile {
+    return MappedFile.#openWith(filePath, fileSize, fileFromOffset, options, false);
+  }
+
+  static #openWith(filePath: string, fileSize: number, fileFromOffset: number, options: MappedFileOptions, fresh: boolean): MappedFile {
     const backend = openBackend(filePath, fileSize, {
       kind: options.backend,
       readOnly: options.readOnly ?? false,
       ...(options.syncMethod === undefined ? {} : { syncMethod: options.syncMethod }),
     });
-    return new MappedFile(filePath, fileFromOffset, backend);
+    try {
+      return new MappedFile(filePath, fileFromOffset, backend, fresh);
+    } catch (err) {
+      backend.close();
+      throw err;
+    }
+  }
+
+  /**
+   * The guard every write through the mapping passes: reserves the blocks of the chunks that
+   * [from, to) touches, or throws ERR_STORE_IO (a full disk) with nothing written. A no-op when
+   * writes are positioned writes or the file is fully allocated.
+   */
+  reserve(from: number, to: number): void {
+    const reserved = this.#reserved;
+    if (reserved === undefined || to <= from) return;
+    const last = Math.floor((Math.min(to, this.fileSize) - 1) / RESERVE_CHUNK);
+    for (let c = Math.floor(from / RESERVE_CHUNK); c <= last; c++) {
+      if (reserved[c] === 1) continue;
+      const start = c * RESERVE_CHUNK;
+      this.#backend.reserve(start, Math.min(start + RESERVE_CHUNK, this.fileSize), !this.#fresh);
+      reserved[c] = 1;
+    }
+  }
+
+  /** True when a write to [from, to) needs no reservation first. */
+  isReserved(from: number, to: number): boolean {
+    const reserved = this.#reserved;
+    if (reserved === undefined || to <= from) return true;
+    const last = Math.floor((Math.min(to, this.fileSize) - 1) / RESERVE_CHUNK);
+    for (let c = Math.floor(from / RESERVE_CHUNK); c <= last; c++) if (reserved[c] !== 1) return false;
+    return true;
+  }
+
+  /**
+   * The DataView over the mapping for writing [from, to) directly (mmap backend only), its
+   * blocks reserved first; undefined on the fs backend. Valid for one request.
+   */
+  writableView(from: number, to: number): DataView | undefined {
+    const view = this.#backend.view;
+    if (view !== undefined) this.reserve(from, to);
+    return view;
   }
 
   get backendKind(): MappedFileBackendKind {
     return this.#backend.kind;
   }
 
-  /** The mapping, for the owner's hot paths (mmap backend only). Never keep it past a request. */
+  /**
+   * The mapping, for the owner's hot read paths (mmap backend only). Never keep it past a
+   * request, and never write through it: writes go through this class (or writableView), whose
+   * guard reserves the blocks first.
+   */
   get mapping(): Uint8Array | undefined {
     return this.#backend.mapping;
   }
 
+  /** A DataView over the mapping, for reads (see `mapping`; writableView for writes). */
   get view(): DataView | undefined {
     return this.#backend.view;
   }
@@ -94,12 +165,14 @@ export class MappedFile {
   append(src: Uint8Array, srcOffset: number, length: number): number {
     const at = this.wrotePosition;
     if (at + length > this.fileSize) return -1;
+    this.reserve(at, at + length);
     this.#backend.write(at, src, srcOffset, length);
     this.wrotePosition = at + length;
     return at;
   }
 
   write(position: number, src: Uint8Array, srcOffset: number, length: number): void {
+    this.reserve(position, position + length);
     this.#backend.write(position, src, srcOffset, length);
   }
 
@@ -113,6 +186,7 @@ export class MappedFile {
   }
 
   setInt32(position: number, value: number): void {
+    this.reserve(position, position + 4);
     this.#backend.setInt32(position, value);
   }
 
@@ -121,10 +195,12 @@ export class MappedFile {
   }
 
   setLong(position: number, value: number): void {
+    this.reserve(position, position + 8);
     this.#backend.setLong(position, value);
   }
 
   fill(value: number, from: number, to: number): void {
+    this.reserve(from, to);
     this.#backend.fill(value, from, to);
   }
 
@@ -157,12 +233,14 @@ export class MappedFile {
   /**
    * Pre-faults pages [from, to) by writing one zero byte per page through the mapping, so later
    * appends hit resident pages (PERF.md A1). Only whole pages at or past `from` are touched, so
-   * bytes already written are never changed. A no-op on the fs backend.
+   * bytes already written are never changed. A no-op on the fs backend. The range is reserved
+   * first, so warming a file the disk has no room for fails with ERR_STORE_IO.
    */
   warm(from: number, to: number = this.fileSize): void {
     const bytes = this.#backend.mapping;
     if (bytes === undefined) return;
     const end = Math.min(to, this.fileSize);
+    this.reserve(from, end);
     for (let p = Math.ceil(from / OS_PAGE_SIZE) * OS_PAGE_SIZE; p < end; p += OS_PAGE_SIZE) bytes[p] = 0;
   }
 
@@ -176,7 +254,8 @@ export class MappedFile {
     let last = -1;
     for (let end = this.fileSize; end > from && last < 0; end -= chunk) {
       const start = Math.max(from, end - chunk);
-      const bytes = this.#backend.read(start, end - start);
+      // read(2), not the mapping: the tail may be holes of a full filesystem
+      const bytes = this.#backend.readCopy(start, end - start);
       for (let i = bytes.length - 1; i >= 0; i--) {
         if (bytes[i] !== 0) {
           last = start + i;
@@ -184,7 +263,7 @@ export class MappedFile {
         }
       }
     }
-    if (last >= from) this.#backend.fill(0, from, last + 1);
+    if (last >= from) this.fill(0, from, last + 1);
   }
 
   /** Time of the last modification of the file, for expiry (fileReservedTime). */

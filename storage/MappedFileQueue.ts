@@ -126,6 +126,11 @@ export class MappedFileQueue {
     this.#files.push(file);
   }
 
+  /** Takes the last file out of the queue, still open and on disk (the writer undoing a roll). */
+  detachLast(): MappedFile | undefined {
+    return this.#files.pop();
+  }
+
   /** The file holding global `offset`, if it is loaded. */
   findByOffset(offset: number): MappedFile | undefined {
     const first = this.#files[0];

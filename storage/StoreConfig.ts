@@ -35,8 +35,14 @@ const schema = z.strictObject({
   fileReservedTime: z.number().min(0).default(72),
   /** Files deleted per clean-up pass at most. */
   deleteFileBatchMax: int(1, 1000, 10),
-  /** Clean-up pass period, ms (cleanResourceInterval). */
+  /** Clean-up pass period, ms (cleanResourceInterval); the disk-full flag is measured as often. */
   cleanResourceInterval: int(1, INT_MAX, 10_000),
+  /**
+   * diskSpaceWarningLevelRatio: percent of the store's filesystem used at which the store is
+   * marked full (RocketMQ's DISK_FULL running flag) and refuses writes with ERR_DISK_FULL until
+   * it is below again.
+   */
+  diskSpaceWarningLevelRatio: int(1, 100, 90),
   /** Hour of the day when expired files are deleted (deleteWhen, "04"); several as "04;16". */
   deleteWhen: z.string().regex(/^\d{1,2}(;\d{1,2})*$/).default('04'),
   /** ASYNC_FLUSH (default) or SYNC_FLUSH. */
