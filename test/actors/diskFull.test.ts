@@ -1,0 +1,83 @@
+import test from 'ava';
+import type { ExecutionContext } from 'ava';
+import fs from 'node:fs';
+import { Broker } from '../../actors/Broker.js';
+import { Position } from '../../actors/BrokerPositions.js';
+import { ManualClock } from '../../common/clock.js';
+import { isPetrelError } from '../../common/errors.js';
+import { body, text, untilQueued } from '../helpers/broker.js';
+import { fillUp, mountTmpfs } from '../helpers/smallFs.js';
+
+const TOPIC = 'DiskFull';
+const BIG = 64 * 1024;
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'SEND_OK';
+  } catch (err) {
+    return isPetrelError(err) ? err.code : String(err);
+  }
+}
+
+for (const flushDiskType of ['ASYNC_FLUSH', 'SYNC_FLUSH'] as const) {
+  test(`Broker - ${flushDiskType}: sends failing on a full disk consume nothing; later sends are stored, dispatched and recovered (1 GiB CommitLog on 48 MiB)`, async (t: ExecutionContext) => {
+    const fsys = mountTmpfs(t, 48);
+    if ('skip' in fsys) {
+      t.log(fsys.skip);
+      t.pass();
+      return;
+    }
+    const root = fsys.dir;
+    const config = { storePathRootDir: root, flushDiskType, defaultTopicQueueNums: 1 };
+    const clock = new ManualClock();
+    let broker = await Broker.start(config, { clock });
+    let running = true;
+    t.teardown(async () => {
+      if (running) await broker.shutdown();
+    });
+    const send = (i: number, size = 100): Promise<unknown> =>
+      broker.send([{ topic: TOPIC, body: body(`m${i}:`.padEnd(size, 'x')), keys: `k${i}` }], 0);
+    for (let i = 0; i < 20; i++) await send(i);
+    await untilQueued(broker, TOPIC, 20);
+    const wrote = broker.positions.get(Position.WROTE);
+
+    const filler = fillUp(root);
+    const failed = await Promise.all(Array.from({ length: 10 }, (_, i) => codeOf(send(100 + i, BIG))));
+    t.log('sends on the full disk:', failed.join(','));
+    t.true(failed.every((c) => c === 'ERR_STORE_IO'));
+    t.is(broker.positions.get(Position.WROTE), wrote);
+    t.is(await broker.maxOffset(TOPIC, 0), 20);
+    // the disk-full flag, measured when the period has passed on the broker's clock
+    clock.advance(broker.storeConfig.cleanResourceInterval);
+    t.true(broker.diskSpace().full);
+    t.is(await codeOf(send(200)), 'ERR_DISK_FULL');
+
+    fs.rmSync(filler);
+    clock.advance(broker.storeConfig.cleanResourceInterval);
+    t.false(broker.diskSpace().full);
+    const results = [];
+    for (let i = 20; i < 70; i++) results.push(((await send(i)) as { sendStatus: string; queueOffset: number }[])[0]);
+    t.true(results.every((r) => r?.sendStatus === 'SEND_OK'));
+    t.deepEqual(results.map((r) => r?.queueOffset), Array.from({ length: 50 }, (_, i) => 20 + i));
+    await untilQueued(broker, TOPIC, 70);
+
+    const check = async (b: Broker): Promise<void> => {
+      const names: string[] = [];
+      for (let offset = 0, round = 0; offset < 70 && round < 70; round++) {
+        const pulled = await b.pull({ group: 'g', topic: TOPIC, queueId: 0, offset, maxMsgNums: 32 });
+        names.push(...pulled.messages.map((m) => text(m.body).split(':')[0] ?? ''));
+        offset = pulled.nextBeginOffset;
+      }
+      t.deepEqual(names, Array.from({ length: 70 }, (_, i) => `m${i}`));
+      // Not yet: a look-up by key on this tmpfs ends the process with SIGBUS (see the store notes).
+    };
+    await check(broker);
+    await broker.shutdown();
+    running = false;
+    broker = await Broker.start(config, { clock });
+    running = true;
+    await untilQueued(broker, TOPIC, 70);
+    await check(broker);
+  });
+}

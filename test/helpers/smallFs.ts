@@ -1,0 +1,50 @@
+/** A small real filesystem for disk-full tests: a tmpfs the test mounts itself (root only). */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { tempDir } from './tmp.js';
+
+/** Mounts a tmpfs of `mib` MiB on a temp folder, unmounted at teardown; undefined (with the reason) when this process cannot mount. */
+export function mountTmpfs(t: ExecutionContext, mib: number): { dir: string } | { skip: string } {
+  if (process.getuid?.() !== 0) return { skip: 'not root: cannot mount a tmpfs to fill' };
+  const dir = tempDir(t, 'petrelmq-tmpfs-');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m`, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    return { skip: `mount -t tmpfs failed: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  t.teardown(() => {
+    execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
+  });
+  return { dir };
+}
+
+/** Writes a filler file in `dir` until the filesystem answers ENOSPC; returns its path (delete it to free the space). */
+export function fillUp(dir: string): string {
+  const file = path.join(dir, 'filler');
+  const fd = fs.openSync(file, 'w');
+  const chunk = Buffer.alloc(1 << 16, 1);
+  try {
+    for (;;) {
+      try {
+        fs.writeSync(fd, chunk);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+        break;
+      }
+    }
+    // the last pages: smaller writes until not one byte fits
+    const small = Buffer.alloc(512, 1);
+    for (;;) {
+      try {
+        if (fs.writeSync(fd, small) === 0) break;
+      } catch {
+        break;
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return file;
+}
