@@ -135,13 +135,24 @@ export function parseBrokerConfig(input: unknown): BrokerConfig {
 
 /** Reads a broker.conf (Java properties: key=value or key: value, # and ! comments). */
 export function readBrokerConf(file: string): BrokerConfig {
+  return parseBrokerConfig(readBrokerConfInput(file));
+}
+
+/**
+ * The settings a broker.conf names, checked like readBrokerConf but without the defaults filled
+ * in: a caller that merges flags over it, or Broker.start, can still tell a key the file sets
+ * (haListenPort opens an ASYNC_MASTER's HA port) from a default.
+ */
+export function readBrokerConfInput(file: string): BrokerConfigInput {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new PetrelError('ERR_CONFIG_INVALID', `cannot read broker config ${file}: ${(err as Error).message}`);
   }
-  return parseBrokerConfig(propertiesToConfig(text));
+  const given = propertiesToConfig(text);
+  parseBrokerConfig(given);
+  return given as BrokerConfigInput;
 }
 
 /** Converts properties text into typed values, using each key's declared type. */

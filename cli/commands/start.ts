@@ -72,8 +72,10 @@ export function registerStart(program: Command): void {
 const WILDCARDS = new Set(['0.0.0.0', '::', '[::]']);
 
 async function brokerConfig(o: StartOptions): Promise<BrokerConfigInput> {
-  const { readBrokerConf } = await import('../../actors/BrokerConfig.js');
-  const base: BrokerConfigInput = o.conf === undefined ? {} : readBrokerConf(o.conf);
+  const { readBrokerConfInput } = await import('../../actors/BrokerConfig.js');
+  // Only the keys the file names: a default it leaves out must stay a default (an ASYNC_MASTER
+  // opens its HA port only when haListenPort is given).
+  const base: BrokerConfigInput = o.conf === undefined ? {} : readBrokerConfInput(o.conf);
   // Flags win over the file; without either, BrokerConfig's defaults hold (store ./petrelmq-data).
   return {
     ...base,
