@@ -39,6 +39,8 @@ export function startWorker(
   events: IncarnationEvents,
 ): Incarnation {
   const worker = new Worker(actorWorkerUrl, {
+    // Shown by the inspector and in diagnostics; the OS thread name is set by the worker itself.
+    name: init.name,
     workerData: init,
     transferList: [...transfer],
     ...(resourceLimits === undefined ? {} : { resourceLimits }),

@@ -13,6 +13,7 @@ import { isActorDefinition } from './Actor.js';
 import { ActorHost } from './ActorHost.js';
 import { reviveRef } from './ActorRef.js';
 import { parseHostInit, type HostReport } from './protocol.js';
+import { nameThread } from './threadName.js';
 import { decodeArgs } from './transferArgs.js';
 
 async function main(): Promise<void> {
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
     fail('actor worker started without a valid init message');
     return;
   }
+  nameThread(init.name);
   let definition: unknown;
   try {
     const mod = (await import(init.module)) as Record<string, unknown>;
