@@ -5,6 +5,7 @@
 export { PetrelError, ERROR_CODES, isPetrelError } from './common/errors.js';
 export type { ErrorCode, PetrelErrorData } from './common/errors.js';
 export { Broker, type BrokerStartOptions } from './actors/Broker.js';
+export { brokerHandle, connectBroker, type BrokerHandle } from './actors/BrokerHandle.js';
 export { parseBrokerConfig, readBrokerConf, type BrokerConfig, type BrokerConfigInput } from './actors/BrokerConfig.js';
 export {
   SendStatus, MessageModel, GetMessageStatus, Perm,
@@ -23,3 +24,8 @@ export { NameServer, type NameServerOptions } from './actors/NameServer.js';
 export { serveBrokerApi, type ServeBrokerApiOptions } from './protocol/remoting/BrokerApiServer.js';
 export { connectBrokerApi, RemoteBrokerApi, type RemoteBrokerApiOptions } from './protocol/remoting/RemoteBrokerApi.js';
 export type { RpcServer } from './protocol/remoting/RpcServer.js';
+export {
+  GrpcEndpoint, startGrpcEndpointActor, GrpcBrokerClient,
+  type GrpcEndpointOptions, type GroupOptions, type TlsOptions, type EndpointActorOptions, type EndpointThread, type EndpointThreadOptions,
+  type GrpcBrokerClientOptions, type ReceiveOptions, type SendReceipt, type OutgoingMessage, type ReceivedMessage,
+} from './protocol/index.js';
