@@ -128,6 +128,9 @@ export function parseInboundMessage(raw: unknown, namespace: string, limits: Mes
   };
 }
 
+/** What the broker takes as a client's UNIQ_KEY (Message.uniqKey). */
+const UNIQ_KEY_SHAPE = /^[A-Za-z0-9_-]{1,128}$/;
+
 /** The broker message for an inbound one; the delay level is chosen from the wanted delivery time. */
 export function toBrokerMessage(inbound: InboundMessage, nowMs: number, delayLevels: readonly number[]): Message {
   const properties: Record<string, string> = { ...inbound.userProperties, [PROP.messageId]: inbound.messageId };
@@ -142,6 +145,10 @@ export function toBrokerMessage(inbound: InboundMessage, nowMs: number, delayLev
   return {
     topic: inbound.topic,
     body: inbound.body,
+    // The client's id is the message's UNIQ_KEY, as RocketMQ's proxy stores it: the index then
+    // finds the message by the id the client's SendReceipt reports. An id the broker's key rules
+    // refuse is kept in the property only, and the broker makes the UNIQ_KEY.
+    ...(UNIQ_KEY_SHAPE.test(inbound.messageId) ? { uniqKey: inbound.messageId } : {}),
     ...(inbound.tag === undefined ? {} : { tags: inbound.tag }),
     ...(inbound.keys.length === 0 ? {} : { keys: inbound.keys }),
     properties,

@@ -66,6 +66,7 @@ test('conversion - a normal message keeps tag, keys, user properties and the cli
   t.deepEqual(m.keys, ['k1']);
   t.is(m.properties?.['region'], 'eu');
   t.is(m.properties?.[PROP.messageId], '0102FC000000013DA20B17C55500000000');
+  t.is(m.uniqKey, '0102FC000000013DA20B17C55500000000', 'the client id is the UNIQ_KEY the index finds');
   t.is(m.delayLevel, undefined);
 });
 
