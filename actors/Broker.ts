@@ -46,6 +46,7 @@ import type { WriterMsg, WriterReplies } from './WriterActor.js';
 import { spawnBrokerActors } from './brokerActors.js';
 import type { HaFault, ReplicationStats } from './ReplicationActor.js';
 import { startReplication, type Replication } from './BrokerReplication.js';
+import { checkCommitOffset } from './IntakeChecks.js';
 import { BrokerRegistration } from './BrokerRegistration.js';
 
 export interface BrokerStartOptions {
@@ -337,6 +338,7 @@ export class Broker implements BrokerApi {
   }
 
   async commitOffset(group: string, topic: string, queueId: number, offset: number): Promise<void> {
+    await checkCommitOffset(this.#topics.get(topic), topic, queueId, offset, (t, q) => this.#queries.maxOffset(t, q));
     this.#offsets.commit(group, topic, queueId, offset);
   }
 

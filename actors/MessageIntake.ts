@@ -15,6 +15,7 @@ import { UniqKeyGenerator, type SocketAddress } from '../storage/MessageId.js';
 import type { Message, MessageExt, SendResult, TopicConfig } from './BrokerApi.js';
 import type { BrokerConfig } from './BrokerConfig.js';
 import { BrokerPositions, Position } from './BrokerPositions.js';
+import { refuseBrokerOnlyTopic } from './IntakeChecks.js';
 import { delayed, reput, toStore } from './messageConvert.js';
 import { PositionWaiters } from './PositionWaiters.js';
 import { syncMasterReplicaWait } from './ReplicaWait.js';
@@ -64,6 +65,7 @@ export class MessageIntake {
     const pending: Promise<SendResult>[] = [];
     const now = Date.now();
     for (const m of messages) {
+      refuseBrokerOnlyTopic(m.topic);
       const cfg = this.#o.topicFor(m.topic, true);
       const qid = queueId ?? 0;
       if (!Number.isInteger(qid) || qid < 0 || qid >= cfg.writeQueueNums) {

@@ -65,8 +65,11 @@ export function md5Hex(body: Uint8Array): string {
 }
 
 function declaredType(value: number): MessageType | undefined {
+  if (value === MessageType.UNSPECIFIED) return undefined;
   const known = Object.values(MessageType).find((t) => t === value);
-  return known === undefined || known === MessageType.UNSPECIFIED ? undefined : known;
+  // An unknown type is not guessed from the message's fields: the client meant something else.
+  if (known === undefined) throw new StatusError(Code.BAD_REQUEST, `message type ${value} is not one of NORMAL, FIFO, DELAY, TRANSACTION, LITE, PRIORITY`);
+  return known;
 }
 
 function decodeBody(raw: Buffer, encoding: number, limits: MessageLimits): Buffer {

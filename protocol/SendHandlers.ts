@@ -7,6 +7,7 @@
  * commits (then stored) or rolls back (then dropped).
  */
 import type { TopicConfig } from '../actors/BrokerApi.js';
+import { refuseBrokerOnlyTopic } from '../actors/IntakeChecks.js';
 import { StatusError, codeOfSendStatus, statusOfError } from './status.js';
 import { Code, MessageType, TransactionResolution, statusOk, type WireSendResultEntry, type WireStatus } from './wire.js';
 import { list, num, rec, str } from './parse.js';
@@ -63,6 +64,9 @@ async function sendOne(ctx: ServiceContext, raw: unknown, call: CallContext): Pr
   try {
     inbound = parseInboundMessage(raw, call.namespace, ctx.settings.limits);
     requireTopic(call, ctx.acl, inbound.topic, 'PUB');
+    // The broker refuses these topics on every send; a transactional half is held here before
+    // it reaches the broker, so it is refused here too rather than at its commit.
+    refuseBrokerOnlyTopic(inbound.topic);
     if (inbound.messageType === MessageType.TRANSACTION) {
       const transactionId = ctx.transactions.hold(inbound, call.clientId, call.namespace);
       return entry(statusOk(), inbound.messageId, 0, transactionId);

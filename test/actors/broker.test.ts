@@ -97,6 +97,9 @@ test('broker - config files: topics.json and consumerOffset.json in RocketMQ sha
   const dir = tempDir(t);
   const b1 = await Broker.start({ storePathRootDir: dir, mappedFileSizeCommitLog: 1 << 20 });
   await b1.createTopic({ topic: 'Kept', readQueueNums: 3, writeQueueNums: 3 });
+  // A commit may not pass the queue's max offset.
+  await b1.send(Array.from({ length: 7 }, (_, i) => ({ topic: 'Kept', body: body(`m${i}`) })), 2);
+  await until(async () => (await b1.maxOffset('Kept', 2)) === 7, 10_000, 'seven messages in queue 2');
   await b1.commitOffset('g1', 'Kept', 2, 7);
   await b1.shutdown();
   const topics = JSON.parse(readFileSync(path.join(dir, 'config/topics.json'), 'utf8')) as { topicConfigTable: Record<string, { readQueueNums: number }> };
