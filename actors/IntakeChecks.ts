@@ -30,9 +30,11 @@ export function refuseBrokerOnlyTopic(topic: string): void {
 }
 
 /**
- * A consumer's commit: the topic must exist, the queue be one of its read queues, and the offset
- * an integer from 0 to the queue's max offset (a committed offset is the next one to consume, so
- * it can equal the max but not pass it).
+ * A consumer's commit: the queue must be one of the topic's read queues, and the offset an integer
+ * from 0 to the queue's max offset (a committed offset is the next one to consume, so it can equal
+ * the max but not pass it). A topic without a config here counts only where its queue holds
+ * messages: a slave serves the queues of its master's topics from the replicated CommitLog before
+ * (or without) their configs.
  */
 export async function checkCommitOffset(
   config: TopicConfig | undefined,
@@ -41,11 +43,12 @@ export async function checkCommitOffset(
   offset: number,
   maxOffset: (topic: string, queueId: number) => Promise<number>,
 ): Promise<void> {
-  if (config === undefined) throw new PetrelError('ERR_TOPIC_NOT_EXIST', `cannot commit an offset of topic ${topic}: it does not exist`);
-  if (!Number.isSafeInteger(queueId) || queueId < 0 || queueId >= config.readQueueNums) {
-    throw new PetrelError('ERR_QUEUE_ID_INVALID', `queue ${String(queueId)} is not a read queue of ${topic} (0..${config.readQueueNums - 1})`);
+  if (!Number.isSafeInteger(queueId) || queueId < 0 || (config !== undefined && queueId >= config.readQueueNums)) {
+    const range = config === undefined ? '' : ` (0..${config.readQueueNums - 1})`;
+    throw new PetrelError('ERR_QUEUE_ID_INVALID', `queue ${String(queueId)} is not a read queue of ${topic}${range}`);
   }
   if (!Number.isSafeInteger(offset) || offset < 0) throw new PetrelError('ERR_OFFSET_INVALID', `offset ${String(offset)} of ${topic} queue ${queueId} is not an integer >= 0`);
   const max = await maxOffset(topic, queueId);
+  if (config === undefined && max === 0) throw new PetrelError('ERR_TOPIC_NOT_EXIST', `cannot commit an offset of ${topic} queue ${queueId}: no such topic or queue`);
   if (offset > max) throw new PetrelError('ERR_OFFSET_INVALID', `offset ${offset} of ${topic} queue ${queueId} is past its max offset ${max}`);
 }
