@@ -119,6 +119,7 @@ export class Broker implements BrokerApi {
       offsets: this.#offsets,
       topics: this.#topics,
       topicFor: (topic, forWrite) => this.#topicFor(topic, forWrite),
+      registrationsOf: (group) => this.#groups.registrationsOf(group),
     });
     const c = parts.config;
     this.#filters = c.enablePropertyFilter && c.enableCalcFilterBitMap && c.enableConsumeQueueExt

@@ -147,17 +147,28 @@ export interface PullResult {
 export const MessageModel = { CLUSTERING: 'CLUSTERING', BROADCASTING: 'BROADCASTING' } as const;
 export type MessageModel = (typeof MessageModel)[keyof typeof MessageModel];
 
+/** Where a group starts on a queue it has no committed offset for (RocketMQ's ConsumeFromWhere). */
+export type ConsumeFromWhere = 'CONSUME_FROM_LAST_OFFSET' | 'CONSUME_FROM_FIRST_OFFSET' | 'CONSUME_FROM_TIMESTAMP';
+
 export interface ConsumerRegistration {
   readonly group: string;
   readonly clientId: string;
   readonly messageModel: MessageModel;
   readonly subscriptions: readonly { readonly topic: string; readonly filter: FilterSpec }[];
+  /**
+   * Where the consumer starts on a queue without a committed offset; the broker counts such a
+   * queue's lag from there. Absent: from the queue's min offset (as gRPC consumers start).
+   */
+  readonly consumeFromWhere?: ConsumeFromWhere;
+  /** With CONSUME_FROM_TIMESTAMP: the store time to start at, ms since the epoch. */
+  readonly consumeTimestamp?: number;
 }
 
 export interface QueueLag {
   readonly topic: string;
   readonly queueId: number;
   readonly brokerOffset: number;
+  /** -1 when the group committed nothing on the queue: its lag then counts from where it would start. */
   readonly consumerOffset: number;
   readonly lag: number;
 }

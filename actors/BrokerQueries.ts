@@ -6,7 +6,7 @@
 import type { ActorRef } from '../runtime/ActorRef.js';
 import { decodeOffsetMessageId } from '../storage/MessageId.js';
 import { decodeMessage } from '../storage/MessageDecoder.js';
-import type { ConsumerProgress, MessageExt, TopicConfig } from './BrokerApi.js';
+import type { ConsumerProgress, ConsumerRegistration, MessageExt, QueueLag, TopicConfig } from './BrokerApi.js';
 import type { ConsumerOffsets } from './ConsumerOffsets.js';
 import type { DispatcherMsg, DispatcherReplies } from './DispatcherActor.js';
 import { toPublic } from './messageConvert.js';
@@ -19,6 +19,8 @@ export interface BrokerQueriesDeps {
   readonly topics: TopicConfigs;
   /** The topic's config, auto-creating it as sends do. */
   readonly topicFor: (topic: string, forWrite: boolean) => TopicConfig;
+  /** The registrations of a group's live members (where they start, what they subscribe). */
+  readonly registrationsOf: (group: string) => readonly ConsumerRegistration[];
 }
 
 export class BrokerQueries {
@@ -27,6 +29,7 @@ export class BrokerQueries {
   readonly #offsets: ConsumerOffsets;
   readonly #topics: TopicConfigs;
   readonly #topicFor: (topic: string, forWrite: boolean) => TopicConfig;
+  readonly #registrationsOf: (group: string) => readonly ConsumerRegistration[];
 
   constructor(deps: BrokerQueriesDeps) {
     this.#brokerName = deps.brokerName;
@@ -34,6 +37,7 @@ export class BrokerQueries {
     this.#offsets = deps.offsets;
     this.#topics = deps.topics;
     this.#topicFor = deps.topicFor;
+    this.#registrationsOf = deps.registrationsOf;
   }
 
   async minOffset(topic: string, queueId: number): Promise<number> {
@@ -48,14 +52,44 @@ export class BrokerQueries {
     return this.#dispatcher.ask({ type: 'offsetByTime', topic, queueId, timestamp: timestampMs });
   }
 
+  /**
+   * Every queue of every topic the group consumes (topics it committed on or its members
+   * subscribe to): the broker's max offset, the committed offset and the lag. A queue with no
+   * committed offset (consumerOffset -1) counts its lag from where the group would start on it:
+   * its members' consumeFromWhere, or the queue's min offset when none is registered.
+   */
   async consumerProgress(group: string): Promise<ConsumerProgress> {
-    const queues = await Promise.all(
-      this.#offsets.ofGroup(group).map(async (o) => {
-        const brokerOffset = await this.maxOffset(o.topic, o.queueId);
-        return { topic: o.topic, queueId: o.queueId, brokerOffset, consumerOffset: o.offset, lag: Math.max(0, brokerOffset - o.offset) };
-      }),
-    );
+    const committed = new Map<string, number>();
+    const topics = new Set<string>();
+    for (const o of this.#offsets.ofGroup(group)) {
+      committed.set(`${o.topic}\0${o.queueId}`, o.offset);
+      topics.add(o.topic);
+    }
+    const regs = this.#registrationsOf(group);
+    for (const r of regs) for (const s of r.subscriptions) topics.add(s.topic);
+    const starts = regs.find((r) => r.consumeFromWhere !== undefined);
+    const queues: QueueLag[] = [];
+    for (const topic of [...topics].sort()) {
+      const cfg = this.#topics.get(topic);
+      const ids = new Set<number>();
+      for (let q = 0; q < (cfg?.readQueueNums ?? 0); q++) ids.add(q);
+      for (const key of committed.keys()) if (key.startsWith(`${topic}\0`)) ids.add(Number(key.slice(topic.length + 1)));
+      for (const queueId of [...ids].sort((a, b) => a - b)) {
+        const { min, max } = await this.#dispatcher.ask({ type: 'offsets', topic, queueId });
+        const consumerOffset = committed.get(`${topic}\0${queueId}`) ?? -1;
+        const from = consumerOffset >= 0 ? consumerOffset : await this.#startOffset(starts, topic, queueId, min, max);
+        queues.push({ topic, queueId, brokerOffset: max, consumerOffset, lag: Math.max(0, max - from) });
+      }
+    }
     return { group, queues, totalLag: queues.reduce((a, q) => a + q.lag, 0) };
+  }
+
+  /** Where a consumer registered as `reg` starts on a queue it has no offset for (PushConsumer's rule). */
+  async #startOffset(reg: ConsumerRegistration | undefined, topic: string, queueId: number, min: number, max: number): Promise<number> {
+    const from = reg?.consumeFromWhere;
+    if (from === undefined || from === 'CONSUME_FROM_FIRST_OFFSET' || topic.startsWith('%RETRY%')) return min;
+    if (from === 'CONSUME_FROM_TIMESTAMP') return this.searchOffsetByTime(topic, queueId, reg?.consumeTimestamp ?? Date.now() - 30 * 60_000);
+    return max;
   }
 
   async resetOffsetToLatest(group: string, topic: string): Promise<void> {

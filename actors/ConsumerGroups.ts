@@ -70,6 +70,11 @@ export class ConsumerGroups {
     return [...this.#groups.keys()].sort();
   }
 
+  /** The group's members' registrations, by client id. */
+  registrationsOf(group: string): ConsumerRegistration[] {
+    return [...(this.#groups.get(group)?.values() ?? [])].sort((a, b) => (a.registration.clientId < b.registration.clientId ? -1 : 1)).map((m) => m.registration);
+  }
+
   awaitChange(group: string, known: readonly string[], timeoutMs: number): Promise<string[]> {
     const now = this.ids(group);
     if (!sameIds(now, known) || timeoutMs <= 0) return Promise.resolve(now);

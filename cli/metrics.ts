@@ -171,7 +171,7 @@ export class BrokerMetrics {
     });
     new Gauge({
       name: METRIC_NAMES.consumerLag,
-      help: 'Messages in a queue beyond the group\'s committed offset',
+      help: 'Messages in a queue beyond the group\'s committed offset (or, with none, beyond where the group would start)',
       labelNames: ['group', 'topic', 'queue'],
       registers,
       async collect() {

@@ -108,11 +108,15 @@ export class PushConsumer {
       suspendMs: this.#opts.suspendCurrentQueueTimeMillis ?? 1000,
       onOffset: (pq, offset) => this.#commit(pq, offset),
     });
+    const from = this.#opts.consumeFromWhere ?? 'CONSUME_FROM_LAST_OFFSET';
     this.#members = await this.#broker.registerConsumer({
       group: this.groupName,
       clientId: this.clientId,
       messageModel: this.messageModel,
       subscriptions: [...this.#subs].map(([topic, f]) => ({ topic, filter: f.spec })),
+      // the broker counts the lag of queues the group has not committed on from here
+      consumeFromWhere: from,
+      ...(from === 'CONSUME_FROM_TIMESTAMP' ? { consumeTimestamp: this.#consumeTimestamp() } : {}),
     });
     this.#state = 'running';
     await this.#rebalance();
@@ -225,10 +229,17 @@ export class PushConsumer {
     const from: ConsumeFromWhere = this.#opts.consumeFromWhere ?? 'CONSUME_FROM_LAST_OFFSET';
     if (mq.topic.startsWith('%RETRY%') || from === 'CONSUME_FROM_FIRST_OFFSET') return broker.minOffset(mq.topic, mq.queueId);
     if (from === 'CONSUME_FROM_TIMESTAMP') {
-      return broker.searchOffsetByTime(mq.topic, mq.queueId, this.#opts.consumeTimestamp ?? Date.now() - 30 * 60_000);
+      return broker.searchOffsetByTime(mq.topic, mq.queueId, this.#consumeTimestamp());
     }
     return broker.maxOffset(mq.topic, mq.queueId);
   }
+
+  /** CONSUME_FROM_TIMESTAMP's start: consumeTimestamp, or half an hour before start() (RocketMQ's default). */
+  #consumeTimestamp(): number {
+    this.#startedAt ??= Date.now();
+    return this.#opts.consumeTimestamp ?? this.#startedAt - 30 * 60_000;
+  }
+  #startedAt: number | undefined;
 
   /** The pull's answer, or undefined as soon as shutdown() begins (a long poll is not waited out). */
   #unlessStopped<T>(pull: Promise<T>): Promise<T | undefined> {

@@ -7,6 +7,7 @@ export function registerConsumer(program: Command): void {
   const consumer = program.command('consumer').description('consumer groups of a running broker');
 
   adminCommand(consumer, 'progress', "a group's committed offset, the broker's max offset and the lag of every queue it consumes")
+    .addHelpText('after', "\nA queue the group has not committed on shows consumerOffset none; its lag counts from where the group would start there.")
     .requiredOption('--group <group>', 'consumer group')
     .action(async (_o: unknown, cmd: Command) => {
       const o = cmd.opts<AdminOptions & { group: string }>();
@@ -16,12 +17,12 @@ export function registerConsumer(program: Command): void {
         return;
       }
       if (progress.queues.length === 0) {
-        printLine(`group ${progress.group} has no committed offsets`);
+        printLine(`group ${progress.group} has no committed offsets and no subscribed queues`);
         return;
       }
       printTable(
         ['topic', 'queue', 'brokerOffset', 'consumerOffset', 'lag'],
-        progress.queues.map((q) => [q.topic, String(q.queueId), String(q.brokerOffset), String(q.consumerOffset), String(q.lag)]),
+        progress.queues.map((q) => [q.topic, String(q.queueId), String(q.brokerOffset), q.consumerOffset < 0 ? 'none' : String(q.consumerOffset), String(q.lag)]),
       );
       printLine(`total lag: ${progress.totalLag}`);
     });

@@ -5,7 +5,7 @@
  * counts, sizes) and refuses with its own codes.
  */
 import type {
-  ConsumerProgress, ConsumerRegistration, FilterSpec, GetMessageStatus, Message, MessageExt, MessageModel, PullRequest, PullResult,
+  ConsumeFromWhere, ConsumerProgress, ConsumerRegistration, FilterSpec, GetMessageStatus, Message, MessageExt, MessageModel, PullRequest, PullResult,
   QueueLag, SendResult, SendStatus, TopicConfig, TopicRoute,
 } from '../../actors/BrokerApi.js';
 import { bool, bytes, defined, int, list, opt, rec, refuse, str, strList, strMap, type Check } from './narrow.js';
@@ -80,7 +80,7 @@ export function pullRequest(c: Check, v: unknown, path: string): PullRequest {
 
 export function registration(c: Check, v: unknown, path: string): ConsumerRegistration {
   const r = rec(c, v, path);
-  return {
+  return defined({
     group: str(c, r['group'], `${path}.group`),
     clientId: str(c, r['clientId'], `${path}.clientId`),
     messageModel: oneOf<MessageModel>(c, r['messageModel'], `${path}.messageModel`, ['CLUSTERING', 'BROADCASTING']),
@@ -88,7 +88,11 @@ export function registration(c: Check, v: unknown, path: string): ConsumerRegist
       const s = rec(c, x, `${path}.subscriptions[${i}]`);
       return { topic: str(c, s['topic'], `${path}.subscriptions[${i}].topic`), filter: filterSpec(c, s['filter'], `${path}.subscriptions[${i}].filter`) };
     }),
-  };
+    consumeFromWhere: opt(r['consumeFromWhere'], (x) =>
+      oneOf<ConsumeFromWhere>(c, x, `${path}.consumeFromWhere`, ['CONSUME_FROM_LAST_OFFSET', 'CONSUME_FROM_FIRST_OFFSET', 'CONSUME_FROM_TIMESTAMP']),
+    ),
+    consumeTimestamp: opt(r['consumeTimestamp'], (x) => int(c, x, `${path}.consumeTimestamp`)),
+  });
 }
 
 export function topicRequest(c: Check, v: unknown, path: string): { topic: string; readQueueNums?: number; writeQueueNums?: number; perm?: number; order?: boolean } {
