@@ -96,6 +96,18 @@ export class BrokerPositions {
     if (w.async) await w.value;
   }
 
+  /**
+   * Resolves at once when the slot no longer holds `seenValue`, else when it next changes or
+   * after timeoutMs. The sequence is read before the value, so a publish between the caller's
+   * read of `seenValue` and this call still wakes it (waitChange would sleep through it).
+   */
+  async waitChangeFrom(slot: PositionSlot, seenValue: number, timeoutMs: number): Promise<void> {
+    const seq = Atomics.load(this.#seq, SEQ_BASE + slot);
+    if (this.get(slot) !== seenValue) return;
+    const w = Atomics.waitAsync(this.#seq, SEQ_BASE + slot, seq, timeoutMs);
+    if (w.async) await w.value;
+  }
+
   /** Blocking form for a thread with nothing else to do: true once the slot changed. */
   waitChangeSync(slot: PositionSlot, seenValue: number, timeoutMs: number): boolean {
     const seq = Atomics.load(this.#seq, SEQ_BASE + slot);

@@ -90,7 +90,9 @@ async function run(s: FlushState): Promise<void> {
     if (sync) {
       // Sleep until the writer publishes more (or 10 ms, RocketMQ's GroupCommitService period);
       // one flush then serves every send that arrived meanwhile.
-      if (s.positions.get(Position.WROTE) <= s.flusher.flushedPosition) await s.positions.waitChange(Position.WROTE, 10);
+      // waitChangeFrom compares with the value read here: a publish just after it still wakes this.
+      const wrote = s.positions.get(Position.WROTE);
+      if (wrote <= s.flusher.flushedPosition) await s.positions.waitChangeFrom(Position.WROTE, wrote, 10);
       if (!s.running) break;
       flushOnce(s, 0);
     } else {

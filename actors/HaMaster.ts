@@ -2,9 +2,10 @@
  * The master end of replication (RocketMQ's HAService, HAConnection): a TCP server for slaves
  * and, per slave, a stream of the CommitLog's bytes from where the slave asked, in frames of at
  * most haTransferBatchSize bytes that never cross a file (wire grammar in HaWire.ts). One loop
- * serves every link: it sleeps on the `wrote` position and sends what the writer published, never
- * past it; an idle link gets a heartbeat every haHeartbeatInterval, and a link that reported
- * nothing for haHousekeepingInterval is closed.
+ * serves every link: it sleeps on the `wrote` position (woken by the writer's publish, a slave's
+ * report or a drained socket, or when the next heartbeat is due) and sends what the writer
+ * published, never past it; an idle link gets a heartbeat every haHeartbeatInterval, and a link
+ * that reported nothing for haHousekeepingInterval is closed.
  *
  * Where a link starts (the slave's first report R):
  * - R = 0 (an empty slave): at the start of the master's last CommitLog file; history is not
@@ -82,8 +83,6 @@ interface Link {
   closed: boolean;
 }
 
-/** Longest sleep of the send loop when nothing is written (heartbeats are checked then). */
-const TICK_MS = 50;
 /** Bytes one link may send per loop turn before the others get theirs. */
 const TURN_BYTES = 1024 * 1024;
 /** Write times kept for the lag figure; older ones are dropped when slaves fall far behind. */
@@ -285,10 +284,22 @@ export class HaMaster {
       const kicked = new Promise<void>((r) => {
         this.#kick = r;
       });
-      // waitFor reads the sequence before the value, so a publish just after `wrote` was read
-      // still wakes this loop at once.
-      await Promise.race([positions.waitFor(Position.WROTE, wrote + 1, TICK_MS), kicked]);
+      // Sleeps until the writer publishes, a link needs attention (a report, a drain: kicked) or
+      // the next heartbeat is due; no tick. waitFor reads the sequence before the value, so a
+      // publish just after `wrote` was read still wakes this loop at once.
+      await Promise.race([positions.waitFor(Position.WROTE, wrote + 1, this.#untilHeartbeat()), kicked]);
     }
+  }
+
+  /** Ms until some link that is caught up is due a heartbeat; Infinity with none. */
+  #untilHeartbeat(): number {
+    const now = performance.now();
+    let next = Infinity;
+    for (const l of this.#links) {
+      if (l.cursor === undefined || l.blocked || l.closed) continue;
+      next = Math.min(next, l.lastWriteAt + this.#o.heartbeatInterval - now);
+    }
+    return Math.max(0, next);
   }
 
   /** Sends what `link` lacks below `wrote`; true when it has more to send right away. */

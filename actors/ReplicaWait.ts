@@ -8,8 +8,9 @@
  *
  * The message is stored on the master in every case; only the status differs. The figures come
  * from the positions ReplicationActor publishes; one PositionWaiters loop serves every waiting
- * send. Main thread only.
+ * send, woken by the ack itself, its slaveTimeout decided on the Clock. Main thread only.
  */
+import { systemClock, type Clock } from '../common/clock.js';
 import type { SendStatus } from './BrokerApi.js';
 import { type BrokerPositions, Position } from './BrokerPositions.js';
 import { PositionWaiters } from './PositionWaiters.js';
@@ -19,8 +20,8 @@ export interface ReplicaWaitConfig {
   readonly slaveTimeout: number;
 }
 
-export function syncMasterReplicaWait(positions: BrokerPositions, config: ReplicaWaitConfig): (end: number) => Promise<SendStatus> {
-  const acked = new PositionWaiters(positions, Position.SLAVE_ACKED);
+export function syncMasterReplicaWait(positions: BrokerPositions, config: ReplicaWaitConfig, clock: Clock = systemClock): (end: number) => Promise<SendStatus> {
+  const acked = new PositionWaiters(positions, Position.SLAVE_ACKED, clock);
   return async (end) => {
     if (positions.get(Position.SLAVE_CONNECTED) === 0) return 'SLAVE_NOT_AVAILABLE';
     if (end - positions.get(Position.SLAVE_LIVE_ACK) >= config.haMaxGapNotInSync) return 'SLAVE_NOT_AVAILABLE';
