@@ -28,7 +28,8 @@ import { AbortFile, StoreLock } from '../storage/StoreLock.js';
 import { validateTopic } from '../storage/MessageValidator.js';
 import path from 'node:path';
 import type {
-  BrokerApi, ConsumerProgress, ConsumerRegistration, Message, MessageExt, PullRequest, PullResult, SendResult, TopicConfig, TopicRoute,
+  BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, PullRequest, PullResult, SendResult,
+  SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
 } from './BrokerApi.js';
 import { BrokerPositions, Position } from './BrokerPositions.js';
 import { BrokerQueries } from './BrokerQueries.js';
@@ -48,6 +49,11 @@ import type { HaFault, ReplicationStats } from './ReplicationActor.js';
 import { startReplication, type Replication } from './BrokerReplication.js';
 import { checkCommitOffset } from './IntakeChecks.js';
 import { BrokerRegistration } from './BrokerRegistration.js';
+import { SubscriptionGroups } from './SubscriptionGroups.js';
+import { SlaveSync, readDelayOffsets } from './SlaveSync.js';
+import type { JsonState } from './JsonState.js';
+import { connectBrokerApi } from '../protocol/remoting/RemoteBrokerApi.js';
+import { systemClock } from '../common/clock.js';
 
 export interface BrokerStartOptions {
   /** Fault injection for tests: FlushActor sleeps this long before each flush. */
@@ -87,6 +93,10 @@ export class Broker implements BrokerApi {
   readonly #timer: NodeJS.Timeout;
   readonly #registration: BrokerRegistration;
   readonly #disk: DiskSpaceGuard;
+  readonly #subscriptionGroups: SubscriptionGroups;
+  readonly #delayState: JsonState;
+  /** A slave's copy of its master's tables. */
+  readonly #slaveSync: SlaveSync | undefined;
   #state: 'running' | 'stopping' | 'stopped' = 'running';
 
   private constructor(parts: {
@@ -113,6 +123,8 @@ export class Broker implements BrokerApi {
     };
     this.#topics = new TopicConfigs(json('topics.json'));
     this.#offsets = new ConsumerOffsets(json('consumerOffset.json'));
+    this.#subscriptionGroups = new SubscriptionGroups(json('subscriptionGroup.json'));
+    this.#delayState = json('delayOffset.json');
     this.#queries = new BrokerQueries({
       brokerName: this.brokerName,
       dispatcher: parts.dispatcher,
@@ -144,11 +156,22 @@ export class Broker implements BrokerApi {
       config: parts.config,
       topics: () => this.#topics.list().map((t) => ({ topic: t.topic, readQueueNums: t.readQueueNums, writeQueueNums: t.writeQueueNums, perm: t.perm })),
       followMaster: (address) => this.setHaMasterAddress(address),
+      masterBroker: (address) => this.#slaveSync?.setMasterAddress(address),
+    });
+    this.#slaveSync = parts.config.brokerRole !== 'SLAVE' ? undefined : new SlaveSync({
+      brokerName: this.brokerName,
+      periodMs: parts.config.slaveSynchronizeInterval,
+      clock: systemClock,
+      connect: (address) => connectBrokerApi(address, { brokerName: this.brokerName }),
+      topics: this.#topics,
+      offsets: this.#offsets,
+      groups: this.#subscriptionGroups,
+      delay: this.#delayState,
     });
     // A slave's CommitLog is its master's: delayed messages are re-put by the master alone.
     this.#schedule = parts.config.brokerRole === 'SLAVE' ? undefined : new ScheduleService({
       levels: this.#levels,
-      state: json('delayOffset.json'),
+      state: this.#delayState,
       pull: (queueId, offset) => this.#pullFromDispatcher({ group: 'SCHEDULE', topic: SCHEDULE_TOPIC, queueId, offset, maxMsgNums: 32 }),
       put: async (m) => {
         const { msg, uniqKey } = reput(m, m.properties['REAL_TOPIC'] ?? m.topic, Number(m.properties['REAL_QID'] ?? 0), m.reconsumeTimes, {});
@@ -208,6 +231,8 @@ export class Broker implements BrokerApi {
     if (this.#state !== 'running') return;
     this.#state = 'stopping';
     await this.#registration.stop();
+    await this.#slaveSync?.stop();
+    this.#subscriptionGroups.close();
     clearInterval(this.#timer);
     await this.#schedule?.stop();
     this.#intake.close();
@@ -247,6 +272,9 @@ export class Broker implements BrokerApi {
 
   async pull(request: PullRequest): Promise<PullResult> {
     this.#checkRunning();
+    if (this.#subscriptionGroups.get(request.group)?.consumeEnable === false) {
+      throw new PetrelError('ERR_NO_PERMISSION', `subscription group ${request.group} has consumeEnable=false on broker ${this.brokerName}`);
+    }
     return this.#pullFromDispatcher(request);
   }
 
@@ -341,6 +369,7 @@ export class Broker implements BrokerApi {
   async commitOffset(group: string, topic: string, queueId: number, offset: number): Promise<void> {
     await checkCommitOffset(this.#topics.get(topic), topic, queueId, offset, (t, q) => this.#queries.maxOffset(t, q));
     this.#offsets.commit(group, topic, queueId, offset);
+    this.#slaveSync?.noteLocalCommit(group, topic, queueId, offset);
   }
 
   async queryOffset(group: string, topic: string, queueId: number): Promise<number> {
@@ -386,6 +415,53 @@ export class Broker implements BrokerApi {
 
   viewMessageByOffset(commitLogOffset: number): Promise<MessageExt | undefined> {
     return this.#queries.viewMessageByOffset(commitLogOffset);
+  }
+
+  async allConsumerOffsets(): Promise<CommittedOffset[]> {
+    return this.#offsets.groups().flatMap((group) => this.#offsets.ofGroup(group).map((o) => ({ group, ...o })));
+  }
+
+  async delayOffsets(): Promise<DelayOffset[]> {
+    return this.#schedule?.offsets() ?? readDelayOffsets(this.#delayState);
+  }
+
+  async getSubscriptionGroup(group: string): Promise<SubscriptionGroupConfig | undefined> {
+    return this.#subscriptionGroups.get(group);
+  }
+
+  async listSubscriptionGroups(): Promise<SubscriptionGroupTable> {
+    return this.#subscriptionGroups.snapshot();
+  }
+
+  awaitSubscriptionGroupsChange(version: number, timeoutMs: number): Promise<SubscriptionGroupTable> {
+    return this.#subscriptionGroups.awaitChange(version, Math.min(Math.max(0, timeoutMs), MAX_LONG_POLL_MS));
+  }
+
+  async updateSubscriptionGroup(input: SubscriptionGroupInput): Promise<SubscriptionGroupConfig> {
+    this.#checkWritableTables();
+    return this.#subscriptionGroups.update(input);
+  }
+
+  async deleteSubscriptionGroup(group: string): Promise<boolean> {
+    this.#checkWritableTables();
+    return this.#subscriptionGroups.delete(group);
+  }
+
+  /** A slave's subscription groups are its master's copy: change them on the master. */
+  #checkWritableTables(): void {
+    this.#checkRunning();
+    if (this.#slaveSync !== undefined) throw new PetrelError('ERR_SERVICE_NOT_AVAILABLE', `broker ${this.brokerName} is a slave: its subscription groups are copied from its master; change them there`);
+  }
+
+  /**
+   * Slave: copy the master's tables from the broker API at this remoting address (now and every
+   * slaveSynchronizeInterval); resolves with what the first sync copied. The name servers' answer
+   * sets it too.
+   */
+  syncFromMaster(address: string): Promise<unknown> {
+    if (this.#slaveSync === undefined) throw new PetrelError('ERR_INVALID_ARGUMENT', `broker ${this.brokerName} is a master and has no master to copy`);
+    this.#slaveSync.setMasterAddress(address);
+    return this.#slaveSync.syncNow();
   }
 
   /** Flushes now and resolves with the flushed position (admin, tests). */

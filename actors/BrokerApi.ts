@@ -179,6 +179,52 @@ export interface ConsumerProgress {
   readonly totalLag: number;
 }
 
+/**
+ * A consumer group's settings on the broker (RocketMQ's SubscriptionGroupConfig, kept in
+ * config/subscriptionGroup.json), with RocketMQ's names and defaults. A group without an entry
+ * behaves as one with every default.
+ */
+export interface SubscriptionGroupConfig {
+  readonly groupName: string;
+  /** false refuses the group's pulls (ERR_NO_PERMISSION). Default true. */
+  readonly consumeEnable: boolean;
+  /** A new group starts at the queue's min offset (RocketMQ's consumeFromMinEnable). Default true. */
+  readonly consumeFromMinEnable: boolean;
+  readonly consumeBroadcastEnable: boolean;
+  /** FIFO: the gRPC endpoint delivers each queue in order, one batch in flight. Default false. */
+  readonly consumeMessageOrderly: boolean;
+  readonly retryQueueNums: number;
+  /** Retries before the DLQ; gRPC max delivery attempts are retryMaxTimes + 1. Default 16. */
+  readonly retryMaxTimes: number;
+  readonly brokerId: number;
+  readonly whichBrokerWhenConsumeSlowly: number;
+  readonly notifyConsumerIdsChangedEnable: boolean;
+  readonly consumeTimeoutMinute: number;
+}
+
+/** What a create or update names: the group and any settings to change. */
+export type SubscriptionGroupInput = { readonly groupName: string } & Partial<Omit<SubscriptionGroupConfig, 'groupName'>>;
+
+/** The whole table and its version (bumped on every change; a slave's counts its own changes). */
+export interface SubscriptionGroupTable {
+  readonly version: number;
+  readonly groups: readonly SubscriptionGroupConfig[];
+}
+
+/** One committed offset of the offset table. */
+export interface CommittedOffset {
+  readonly group: string;
+  readonly topic: string;
+  readonly queueId: number;
+  readonly offset: number;
+}
+
+/** Delayed delivery's progress in one level's queue of SCHEDULE_TOPIC_XXXX (level 1 is queue 0). */
+export interface DelayOffset {
+  readonly level: number;
+  readonly offset: number;
+}
+
 /** The surface itself. */
 export interface BrokerApi {
   readonly brokerName: string;
@@ -216,4 +262,16 @@ export interface BrokerApi {
   queryMessageByKey(topic: string, key: string, maxNum: number, beginMs: number, endMs: number): Promise<MessageExt[]>;
   queryMessageById(msgId: string): Promise<MessageExt | undefined>;
   viewMessageByOffset(commitLogOffset: number): Promise<MessageExt | undefined>;
+  /** Every committed offset (a slave copies them from its master). */
+  allConsumerOffsets(): Promise<CommittedOffset[]>;
+  /** Delayed delivery's progress per level (a slave copies it from its master). */
+  delayOffsets(): Promise<DelayOffset[]>;
+  getSubscriptionGroup(group: string): Promise<SubscriptionGroupConfig | undefined>;
+  listSubscriptionGroups(): Promise<SubscriptionGroupTable>;
+  /** Resolves with the table once its version differs from `version`, or after timeoutMs. */
+  awaitSubscriptionGroupsChange(version: number, timeoutMs: number): Promise<SubscriptionGroupTable>;
+  /** Creates a group's entry or changes the settings named; bad values are ERR_CONFIG_INVALID. */
+  updateSubscriptionGroup(input: SubscriptionGroupInput): Promise<SubscriptionGroupConfig>;
+  /** Resolves true when the entry existed. */
+  deleteSubscriptionGroup(group: string): Promise<boolean>;
 }

@@ -91,6 +91,12 @@ const schema = z
      * returns messages suggest the slave (tests); a consumer at the end of its queue is never sent.
      */
     accessMessageInMemoryMaxRatio: int(0, 100).default(40),
+    /**
+     * Slave: how often it copies its master's topics, consumer offsets, delay offsets and
+     * subscription groups, ms (RocketMQ's SlaveSynchronize runs every 10 s). It also copies them
+     * as soon as it learns its master's address.
+     */
+    slaveSynchronizeInterval: int(10).default(10_000),
     /** Broker -> name server registration period, ms (RocketMQ clamps to 10-60 s). */
     registerNameServerPeriod: int(100).default(30_000),
     /**

@@ -74,6 +74,13 @@ export function connectBroker(handle: BrokerHandle): BrokerApi & { close(): void
     queryMessageByKey: (t, k, n, b, e) => r.queryMessageByKey(t, k, n, b, e),
     queryMessageById: (id) => r.queryMessageById(id),
     viewMessageByOffset: (o) => r.viewMessageByOffset(o),
+    allConsumerOffsets: () => r.allConsumerOffsets(),
+    delayOffsets: () => r.delayOffsets(),
+    getSubscriptionGroup: (g) => r.getSubscriptionGroup(g),
+    listSubscriptionGroups: () => r.listSubscriptionGroups(),
+    awaitSubscriptionGroupsChange: (v, ms) => r.awaitSubscriptionGroupsChange(v, ms),
+    updateSubscriptionGroup: (input) => r.updateSubscriptionGroup(input),
+    deleteSubscriptionGroup: (g) => r.deleteSubscriptionGroup(g),
     close: () => client.close(),
   };
 }

@@ -15,6 +15,8 @@ export interface BrokerRegistrationOptions {
   readonly topics: () => TopicQueueData[];
   /** A slave: replicate from this master HA address from now on. */
   readonly followMaster: (haAddress: string) => Promise<void>;
+  /** A slave: its master's remoting address, as the name servers answer it (config sync). */
+  readonly masterBroker?: (brokerAddress: string) => void;
 }
 
 export class BrokerRegistration {
@@ -43,7 +45,10 @@ export class BrokerRegistration {
       ...(haAddr === undefined ? {} : { haAddr }),
       periodMs: c.registerNameServerPeriod,
       topics: this.#o.topics,
-      onRegistered: (_ns, result) => this.#follow(result.haMasterAddr),
+      onRegistered: (_ns, result) => {
+        this.#follow(result.haMasterAddr);
+        if (c.brokerRole === 'SLAVE' && result.masterAddr !== undefined && !this.#stopped) this.#o.masterBroker?.(result.masterAddr);
+      },
     });
     await this.#registrar.start();
   }

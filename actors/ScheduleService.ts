@@ -31,6 +31,11 @@ export class ScheduleService {
     this.#loop = this.#run();
   }
 
+  /** Progress per level: the next offset of each level's queue to deliver (a slave copies it). */
+  offsets(): { level: number; offset: number }[] {
+    return this.#offsets.map((offset, i) => ({ level: i + 1, offset }));
+  }
+
   async stop(): Promise<void> {
     this.#running = false;
     this.#wake?.();

@@ -67,6 +67,22 @@ export class TopicConfigs {
     return cfg;
   }
 
+  /**
+   * A slave takes its master's table as it is (entries the master lacks are removed); written
+   * only when something differs. Resolves whether it did.
+   */
+  replaceAll(configs: readonly TopicConfig[]): boolean {
+    const same = configs.length === this.#topics.size && configs.every((c) => {
+      const old = this.#topics.get(c.topic);
+      return old !== undefined && old.readQueueNums === c.readQueueNums && old.writeQueueNums === c.writeQueueNums && old.perm === c.perm && old.order === c.order;
+    });
+    if (same) return false;
+    this.#topics.clear();
+    for (const c of configs) this.#topics.set(c.topic, { topic: c.topic, readQueueNums: c.readQueueNums, writeQueueNums: c.writeQueueNums, perm: c.perm, order: c.order });
+    this.#persist();
+    return true;
+  }
+
   #persist(): void {
     this.#version += 1;
     const topicConfigTable: Record<string, unknown> = {};

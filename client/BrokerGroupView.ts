@@ -23,7 +23,8 @@
  * during an outage loses them and its group re-consumes from the master's offsets (at-least-once).
  */
 import type {
-  BrokerApi, ConsumerProgress, ConsumerRegistration, Message, MessageExt, PullRequest, PullResult, SendResult, TopicConfig, TopicRoute,
+  BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, PullRequest, PullResult, SendResult,
+  SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
 } from '../actors/BrokerApi.js';
 import { PetrelError, isPetrelError } from '../common/errors.js';
 import { systemClock, type Clock } from '../common/clock.js';
@@ -313,5 +314,33 @@ export class BrokerGroupView implements BrokerApi {
 
   viewMessageByOffset(commitLogOffset: number): Promise<MessageExt | undefined> {
     return this.#read((b) => b.viewMessageByOffset(commitLogOffset));
+  }
+
+  allConsumerOffsets(): Promise<CommittedOffset[]> {
+    return this.#read((b) => b.allConsumerOffsets());
+  }
+
+  delayOffsets(): Promise<DelayOffset[]> {
+    return this.#read((b) => b.delayOffsets());
+  }
+
+  getSubscriptionGroup(group: string): Promise<SubscriptionGroupConfig | undefined> {
+    return this.#read((b) => b.getSubscriptionGroup(group));
+  }
+
+  listSubscriptionGroups(): Promise<SubscriptionGroupTable> {
+    return this.#read((b) => b.listSubscriptionGroups());
+  }
+
+  awaitSubscriptionGroupsChange(version: number, timeoutMs: number): Promise<SubscriptionGroupTable> {
+    return this.#read((b) => b.awaitSubscriptionGroupsChange(version, timeoutMs));
+  }
+
+  updateSubscriptionGroup(input: SubscriptionGroupInput): Promise<SubscriptionGroupConfig> {
+    return this.#write((b) => b.updateSubscriptionGroup(input));
+  }
+
+  deleteSubscriptionGroup(group: string): Promise<boolean> {
+    return this.#write((b) => b.deleteSubscriptionGroup(group));
   }
 }

@@ -16,7 +16,8 @@
  * Owned by the thread that made it; close() ends its timers and connections.
  */
 import type {
-  BrokerApi, ConsumerProgress, ConsumerRegistration, Message, MessageExt, MessageQueue, PullRequest, PullResult, SendResult, TopicConfig, TopicRoute,
+  BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, MessageQueue, PullRequest, PullResult, SendResult,
+  SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
 } from '../actors/BrokerApi.js';
 import { PetrelError, isPetrelError } from '../common/errors.js';
 import { log } from '../common/diagnostics.js';
@@ -316,6 +317,49 @@ export class ClusterClient implements BrokerApi {
       throw new PetrelError('ERR_INVALID_ARGUMENT', `a CommitLog offset names no broker group among ${names.length}: use group(brokerName).viewMessageByOffset`);
     }
     return this.group(names[0]).viewMessageByOffset(commitLogOffset);
+  }
+
+  /** Every group's committed offsets, one list. */
+  async allConsumerOffsets(): Promise<CommittedOffset[]> {
+    return (await this.#eachGroup((g) => g.allConsumerOffsets())).flat();
+  }
+
+  /** Delay progress is per broker group: ask group(brokerName).delayOffsets() on a cluster of several. */
+  async delayOffsets(): Promise<DelayOffset[]> {
+    const names = [...(await this.#cache.groups()).keys()];
+    if (names.length !== 1 || names[0] === undefined) throw new PetrelError('ERR_INVALID_ARGUMENT', `delay offsets are per broker group, and there are ${names.length}: use group(brokerName).delayOffsets`);
+    return this.group(names[0]).delayOffsets();
+  }
+
+  /** The entry of the first broker group (by name) that has one. */
+  async getSubscriptionGroup(group: string): Promise<SubscriptionGroupConfig | undefined> {
+    return (await this.#eachGroup((g) => g.getSubscriptionGroup(group))).find((c) => c !== undefined);
+  }
+
+  /** The union over the broker groups (the first group by name wins a name); version: their sum. */
+  async listSubscriptionGroups(): Promise<SubscriptionGroupTable> {
+    const tables = await this.#eachGroup((g) => g.listSubscriptionGroups());
+    const seen = new Map<string, SubscriptionGroupConfig>();
+    for (const t of tables) for (const g of t.groups) if (!seen.has(g.groupName)) seen.set(g.groupName, g);
+    return { version: tables.reduce((a, t) => a + t.version, 0), groups: [...seen.values()].sort((a, b) => cmp(a.groupName, b.groupName)) };
+  }
+
+  /** Waits on the first broker group's table (by name). */
+  async awaitSubscriptionGroupsChange(version: number, timeoutMs: number): Promise<SubscriptionGroupTable> {
+    const names = [...(await this.#cache.groups()).keys()].sort();
+    if (names[0] === undefined) throw new PetrelError('ERR_SERVICE_NOT_AVAILABLE', 'no broker group is registered with the name servers');
+    return this.group(names[0]).awaitSubscriptionGroupsChange(version, timeoutMs);
+  }
+
+  /** Creates or changes the group's entry on the master of every broker group. */
+  async updateSubscriptionGroup(input: SubscriptionGroupInput): Promise<SubscriptionGroupConfig> {
+    const [first] = await this.#eachGroup((g) => g.updateSubscriptionGroup(input), true);
+    if (first === undefined) throw new PetrelError('ERR_SERVICE_NOT_AVAILABLE', 'no broker group master took the subscription group');
+    return first;
+  }
+
+  async deleteSubscriptionGroup(group: string): Promise<boolean> {
+    return (await this.#eachGroup((g) => g.deleteSubscriptionGroup(group), true)).some((d) => d);
   }
 
   /** Ends timers and connections; requests in flight fail. */

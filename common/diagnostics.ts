@@ -27,6 +27,8 @@ export const CHANNELS = {
    * store's disk-full flag was set or cleared (storage/DiskSpaceGuard.ts, main thread)
    */
   storeDiskSpace: 'petrelmq:store:diskSpace',
+  /** SlaveSyncResult: a slave copied its master's topics, offsets, delay offsets and groups (main thread) */
+  slaveSynced: 'petrelmq:slave:synced',
   /** { level: 'debug' | 'info' | 'warn' | 'error'; msg: string; [k: string]: unknown } */
   log: 'petrelmq:log',
 } as const;

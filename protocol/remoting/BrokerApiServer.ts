@@ -13,6 +13,7 @@ import { checkMaxFrameBytes } from './Frame.js';
 import { ARGUMENT as A, MAX_LIST, int, list, opt, refuse, str } from './narrow.js';
 import { message, messageExt, pullRequest, registration, topicRequest } from './brokerValues.js';
 import { checkSendReply, fittingPrefix, replyBudget } from './replyBounds.js';
+import { subscriptionGroupInput } from './configValues.js';
 import { serveRpc, type RpcMethod, type RpcServer, type RpcServerOptions } from './RpcServer.js';
 
 /** Names of the BrokerApi's methods (its only non-method member is brokerName). */
@@ -114,6 +115,16 @@ const HANDLERS: { readonly [K in BrokerMethodName]: Handler } = {
   },
   queryMessageById: (api, a) => (arity(a, 1, 1, 'queryMessageById'), api.queryMessageById(str(A, a[0], 'msgId'))),
   viewMessageByOffset: (api, a) => (arity(a, 1, 1, 'viewMessageByOffset'), api.viewMessageByOffset(int(A, a[0], 'commitLogOffset'))),
+  allConsumerOffsets: (api, a) => (arity(a, 0, 0, 'allConsumerOffsets'), api.allConsumerOffsets()),
+  delayOffsets: (api, a) => (arity(a, 0, 0, 'delayOffsets'), api.delayOffsets()),
+  getSubscriptionGroup: (api, a) => (arity(a, 1, 1, 'getSubscriptionGroup'), api.getSubscriptionGroup(str(A, a[0], 'group'))),
+  listSubscriptionGroups: (api, a) => (arity(a, 0, 0, 'listSubscriptionGroups'), api.listSubscriptionGroups()),
+  awaitSubscriptionGroupsChange: (api, a, limits) => {
+    arity(a, 2, 2, 'awaitSubscriptionGroupsChange');
+    return api.awaitSubscriptionGroupsChange(int(A, a[0], 'version'), Math.max(0, Math.min(int(A, a[1], 'timeoutMs'), limits.maxLongPollMs)));
+  },
+  updateSubscriptionGroup: (api, a) => (arity(a, 1, 1, 'updateSubscriptionGroup'), api.updateSubscriptionGroup(subscriptionGroupInput(A, a[0], 'config'))),
+  deleteSubscriptionGroup: (api, a) => (arity(a, 1, 1, 'deleteSubscriptionGroup'), api.deleteSubscriptionGroup(str(A, a[0], 'group'))),
 };
 
 /** The whitelist as served: method name -> handler bound to `api`. */

@@ -7,13 +7,15 @@
  * connection lost mid-request); the link reconnects on the next call.
  */
 import type {
-  BrokerApi, ConsumerProgress, ConsumerRegistration, Message, MessageExt, PullRequest, PullResult, SendResult, TopicConfig, TopicRoute,
+  BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, PullRequest, PullResult, SendResult,
+  SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
 } from '../../actors/BrokerApi.js';
 import { PetrelError } from '../../common/errors.js';
-import { REPLY as R, int, list, rec, str, strList } from './narrow.js';
+import { REPLY as R, bool, int, list, rec, str, strList } from './narrow.js';
 import { consumerProgress, messageExt, pullResult, sendResult, topicConfig, topicRoute } from './brokerValues.js';
 import { checkMaxFrameBytes } from './Frame.js';
 import { checkSendReply, replyBudget } from './replyBounds.js';
+import { committedOffset, delayOffset, subscriptionGroupConfig, subscriptionGroupTable } from './configValues.js';
 import { RpcClient, type RpcClientOptions } from './RpcClient.js';
 
 export interface RemoteBrokerApiOptions extends RpcClientOptions {
@@ -188,6 +190,36 @@ export class RemoteBrokerApi implements BrokerApi {
   async viewMessageByOffset(commitLogOffset: number): Promise<MessageExt | undefined> {
     const v = await this.#rpc.call('viewMessageByOffset', [commitLogOffset]);
     return v === undefined ? undefined : messageExt(R, v, 'message');
+  }
+
+  async allConsumerOffsets(): Promise<CommittedOffset[]> {
+    return list(R, await this.#rpc.call('allConsumerOffsets', []), 'offsets').map((x, i) => committedOffset(R, x, `offsets[${i}]`));
+  }
+
+  async delayOffsets(): Promise<DelayOffset[]> {
+    return list(R, await this.#rpc.call('delayOffsets', []), 'offsets').map((x, i) => delayOffset(R, x, `offsets[${i}]`));
+  }
+
+  async getSubscriptionGroup(group: string): Promise<SubscriptionGroupConfig | undefined> {
+    const v = await this.#rpc.call('getSubscriptionGroup', [group]);
+    return v === undefined ? undefined : subscriptionGroupConfig(R, v, 'group');
+  }
+
+  async listSubscriptionGroups(): Promise<SubscriptionGroupTable> {
+    return subscriptionGroupTable(R, await this.#rpc.call('listSubscriptionGroups', []), 'table');
+  }
+
+  async awaitSubscriptionGroupsChange(version: number, timeoutMs: number): Promise<SubscriptionGroupTable> {
+    const v = await this.#rpc.call('awaitSubscriptionGroupsChange', [version, timeoutMs], this.#timeoutMs + Math.max(0, timeoutMs));
+    return subscriptionGroupTable(R, v, 'table');
+  }
+
+  async updateSubscriptionGroup(input: SubscriptionGroupInput): Promise<SubscriptionGroupConfig> {
+    return subscriptionGroupConfig(R, await this.#rpc.call('updateSubscriptionGroup', [input]), 'group');
+  }
+
+  async deleteSubscriptionGroup(group: string): Promise<boolean> {
+    return bool(R, await this.#rpc.call('deleteSubscriptionGroup', [group]), 'deleted');
   }
 }
 

@@ -4,7 +4,8 @@
  * enough for consumers; `role: 'SLAVE'` refuses sends as a slave does.
  */
 import type {
-  BrokerApi, ConsumerProgress, ConsumerRegistration, Message, MessageExt, PullRequest, PullResult, SendResult, TopicConfig, TopicRoute,
+  BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, PullRequest, PullResult, SendResult,
+  SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
 } from '../../actors/BrokerApi.js';
 import { PetrelError } from '../../common/errors.js';
 
@@ -188,5 +189,33 @@ export class MemoryBroker implements BrokerApi {
 
   async viewMessageByOffset(): Promise<MessageExt | undefined> {
     return undefined;
+  }
+
+  async allConsumerOffsets(): Promise<CommittedOffset[]> {
+    return [];
+  }
+
+  async delayOffsets(): Promise<DelayOffset[]> {
+    return [];
+  }
+
+  async getSubscriptionGroup(): Promise<SubscriptionGroupConfig | undefined> {
+    return undefined;
+  }
+
+  async listSubscriptionGroups(): Promise<SubscriptionGroupTable> {
+    return { version: 0, groups: [] };
+  }
+
+  async awaitSubscriptionGroupsChange(): Promise<SubscriptionGroupTable> {
+    return { version: 0, groups: [] };
+  }
+
+  async updateSubscriptionGroup(_input: SubscriptionGroupInput): Promise<SubscriptionGroupConfig> {
+    throw new PetrelError('ERR_SERVICE_NOT_AVAILABLE', 'the memory broker keeps no subscription groups');
+  }
+
+  async deleteSubscriptionGroup(): Promise<boolean> {
+    return false;
   }
 }
