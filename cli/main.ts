@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerConsumer } from './commands/consumer.js';
+import { registerGroup } from './commands/group.js';
 import { registerMessage } from './commands/message.js';
 import { registerNamesrv } from './commands/namesrv.js';
 import { registerOffset } from './commands/offset.js';
@@ -38,6 +39,7 @@ function buildProgram(): Command {
   registerNamesrv(program);
   registerTopic(program);
   registerConsumer(program);
+  registerGroup(program);
   registerMessage(program);
   registerOffset(program);
   registerBench(program);

@@ -44,6 +44,7 @@ async function parseReceive(ctx: ServiceContext, request: unknown, call: CallCon
   const mq = rec(req['message_queue'], 'message_queue');
   const topic = resourceName(mq['topic'], 'message_queue.topic', call, 'topic');
   requireTopic(call, ctx.acl, topic, 'SUB');
+  if (ctx.settings.groupPolicy(group).consumeEnable === false) throw new StatusError(Code.FORBIDDEN, `consumer group ${group} has consumeEnable=false`);
   const filter = filterSpecOf(req['filter_expression']);
   const batchSize = num(req, 'batch_size');
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > ctx.settings.maxReceiveBatchSize) {

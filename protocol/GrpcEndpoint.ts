@@ -24,6 +24,7 @@ import { DEFAULT_MESSAGE_LIMITS } from './MessageValidation.js';
 import { DEFAULT_MAX_DELIVERY_ATTEMPTS, PopService, type GroupPolicy } from './PopService.js';
 import { messagingServiceDefinition } from './protos.js';
 import { DEFAULT_MAX_METADATA_BYTES } from './RequestContext.js';
+import { SubscriptionGroupCache } from './SubscriptionGroupCache.js';
 import type { EndpointSettings, ServiceContext } from './ServiceContext.js';
 import { DEFAULT_TRANSACTION_OPTIONS, TransactionStore, type TransactionOptions } from './TransactionStore.js';
 
@@ -110,6 +111,7 @@ export class GrpcEndpoint {
   readonly #broker: BrokerApi;
   #server: Server | undefined;
   #ctx: ServiceContext | undefined;
+  #groupTable: SubscriptionGroupCache | undefined;
   #address: string | undefined;
   #graceMs = 5000;
 
@@ -139,9 +141,17 @@ export class GrpcEndpoint {
     const clock = options.clock ?? systemClock;
     const defaultAttempts = positiveInt('defaultMaxDeliveryAttempts', options.defaultMaxDeliveryAttempts, DEFAULT_MAX_DELIVERY_ATTEMPTS);
     const groups = options.groups ?? {};
+    // A group's settings: the `groups` option where it names the group, else the broker's
+    // subscription group table (consumeMessageOrderly, retryMaxTimes + 1, consumeEnable).
+    const table = new SubscriptionGroupCache(this.#broker);
     const groupPolicy = (group: string): GroupPolicy => {
       const g = Object.hasOwn(groups, group) ? groups[group] : undefined;
-      return { fifo: g?.fifo ?? false, maxDeliveryAttempts: g?.maxDeliveryAttempts ?? defaultAttempts };
+      const sg = table.get(group);
+      return {
+        fifo: g?.fifo ?? sg?.consumeMessageOrderly ?? false,
+        maxDeliveryAttempts: g?.maxDeliveryAttempts ?? (sg === undefined ? defaultAttempts : sg.retryMaxTimes + 1),
+        consumeEnable: sg?.consumeEnable ?? true,
+      };
     };
     const acl = options.acl === undefined ? undefined : new AccessControl(options.acl, clock);
     this.#graceMs = positiveInt('shutdownGraceMs', options.shutdownGraceMs, 5000, 0);
@@ -160,6 +170,7 @@ export class GrpcEndpoint {
       maxMetadataBytes: positiveInt('maxMetadataBytes', options.maxMetadataBytes, DEFAULT_MAX_METADATA_BYTES),
       maxMessagesPerSend: 1024,
       groupPolicy,
+      refreshGroupPolicies: () => table.refresh(),
     };
     const registryRef: { current: ClientRegistry | undefined } = { current: undefined };
     const pop = new PopService(this.#broker, {
@@ -184,12 +195,15 @@ export class GrpcEndpoint {
       'grpc.max_send_message_length': -1,
     });
     server.addService(messagingServiceDefinition(), messagingService(ctx));
+    // Loaded before the port opens, so the first client already sees its group's settings.
+    await table.start();
     let boundPort: number;
     try {
       boundPort = await new Promise<number>((resolve, reject) => {
         server.bindAsync(hostPort(host, port), credentials, (err, p) => (err ? reject(err) : resolve(p)));
       });
     } catch (err) {
+      table.stop();
       await pop.stop();
       await registry.stop();
       transactions.stop();
@@ -201,6 +215,7 @@ export class GrpcEndpoint {
     advertised.port = wanted.port;
     this.#server = server;
     this.#ctx = ctx;
+    this.#groupTable = table;
     this.#address = hostPort(advertised.host, advertised.port);
     log('info', 'grpc endpoint listening', { bind: hostPort(host, boundPort), advertised: this.#address, tls: options.tls !== undefined, acl: acl !== undefined });
     return { address: this.#address, port: boundPort };
@@ -213,6 +228,8 @@ export class GrpcEndpoint {
     if (server === undefined || ctx === undefined) return;
     this.#server = undefined;
     this.#ctx = undefined;
+    this.#groupTable?.stop();
+    this.#groupTable = undefined;
     this.#address = undefined;
     const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     // Ending long polls and Telemetry streams is what lets the graceful shutdown finish.

@@ -10,6 +10,8 @@ export interface GroupPolicy {
   readonly fifo: boolean;
   /** Deliveries before a message goes to the DLQ (RocketMQ: 16 retries + 1). */
   readonly maxDeliveryAttempts: number;
+  /** false: the group's receives are refused (ERR_NO_PERMISSION), as its broker refuses its pulls. Default true. */
+  readonly consumeEnable?: boolean;
 }
 
 export interface PopServiceOptions {

@@ -36,6 +36,8 @@ export interface EndpointSettings {
   /** Most messages in one SendMessage request. */
   readonly maxMessagesPerSend: number;
   readonly groupPolicy: (group: string) => GroupPolicy;
+  /** Reads the broker's subscription groups again (before a consumer is told its group's settings). */
+  readonly refreshGroupPolicies?: () => Promise<void>;
 }
 
 export interface ServiceContext {

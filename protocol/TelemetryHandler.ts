@@ -22,6 +22,7 @@ async function onSettings(ctx: ServiceContext, call: CallContext, raw: unknown, 
   for (const t of settings.topics) requireTopic(call, ctx.acl, wrapNamespace(call.namespace, t.name), 'PUB');
   for (const s of settings.subscriptions) requireTopic(call, ctx.acl, wrapNamespace(call.namespace, s.topic.name), 'SUB');
   const session = await ctx.registry.applySettings(call.clientId, call.namespace, settings, peer);
+  if (session.group !== undefined && isConsumer(settings.clientType)) await ctx.settings.refreshGroupPolicies?.();
   const policy = session.group === undefined || !isConsumer(settings.clientType) ? undefined : ctx.settings.groupPolicy(session.group);
   return {
     status: statusOk(),

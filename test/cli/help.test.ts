@@ -5,6 +5,7 @@ import { lines, runCli } from './cliHarness.js';
 const COMMANDS = [
   [], ['start'], ['namesrv'], ['topic'], ['topic', 'create'], ['topic', 'list'], ['topic', 'describe'], ['consumer'], ['consumer', 'progress'],
   ['message'], ['message', 'query'], ['offset'], ['offset', 'reset'], ['bench'], ['bench', 'produce'], ['bench', 'consume'],
+  ['group'], ['group', 'create'], ['group', 'update'], ['group', 'delete'], ['group', 'list'], ['group', 'describe'],
 ];
 
 test('cli - every command answers --help with its usage and exit 0', async (t) => {
