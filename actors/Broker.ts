@@ -53,7 +53,6 @@ import { SubscriptionGroups } from './SubscriptionGroups.js';
 import { SlaveSync, readDelayOffsets } from './SlaveSync.js';
 import type { JsonState } from './JsonState.js';
 import { connectBrokerApi } from '../protocol/remoting/RemoteBrokerApi.js';
-import { systemClock } from '../common/clock.js';
 
 export interface BrokerStartOptions {
   /** Fault injection for tests: FlushActor sleeps this long before each flush. */
