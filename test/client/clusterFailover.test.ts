@@ -149,20 +149,25 @@ test('cluster failover - a master SIGKILLed mid-run: sends go on to the other gr
   await Promise.all(loops);
   t.log(`send statuses ${JSON.stringify(Object.fromEntries(statuses))}, ${failures.length} failed after retries; ${fromSlave} messages of broker-a consumed while its master was down`);
 
-  // Every acknowledged message is stored on its group's master...
-  const stored = new Set<string>();
-  for (const brokerName of ['broker-a', 'broker-b']) {
-    const g = admin.group(brokerName);
-    for (let q = 0; q < 4; q++) {
-      for (let offset = 0; ;) {
-        const r = await g.pull({ group: 'audit', topic: TOPIC, queueId: q, offset, maxMsgNums: 32 });
-        if (r.status !== 'FOUND') break;
-        for (const m of r.messages) stored.add(text(m.body));
-        offset = r.nextBeginOffset;
+  // Every acknowledged message is stored on its group's master. A send returns once the CommitLog
+  // holds it; the ConsumeQueue unit a pull reads comes just after, so the audit waits for dispatch.
+  const unstored = async (): Promise<string[]> => {
+    const stored = new Set<string>();
+    for (const brokerName of ['broker-a', 'broker-b']) {
+      const g = admin.group(brokerName);
+      for (let q = 0; q < 4; q++) {
+        for (let offset = 0; ;) {
+          const r = await g.pull({ group: 'audit', topic: TOPIC, queueId: q, offset, maxMsgNums: 32 });
+          if (r.status !== 'FOUND') break;
+          for (const m of r.messages) stored.add(text(m.body));
+          offset = r.nextBeginOffset;
+        }
       }
     }
-  }
-  const missing = [...acked.keys()].filter((k) => !stored.has(k));
+    return [...acked.keys()].filter((k) => !stored.has(k));
+  };
+  let missing = await unstored();
+  await until(async () => (missing = await unstored()).length === 0, 10_000, 'every acknowledged message dispatched').catch(() => undefined);
   t.deepEqual(missing, [], 'every SEND_OK message is stored');
   t.true(readsOnMasters(admin), 'the audit read from the masters');
 
