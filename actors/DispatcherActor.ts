@@ -22,7 +22,7 @@ import type { CommitLogDispatcher } from '../storage/CommitLogDispatcher.js';
 import { ConsumeQueueStore } from '../storage/ConsumeQueueStore.js';
 import type { CommitLogRead } from '../storage/GetMessage.js';
 import { IndexService } from '../storage/IndexService.js';
-import { decodeProperties, readStoreTimestamp } from '../storage/MessageDecoder.js';
+import { decodeProperties, readStoreTimestamp, type MessageExt as StoredMessage } from '../storage/MessageDecoder.js';
 import { ConfigFile } from '../storage/ConfigFile.js';
 import type { MessageStoreConfig } from '../storage/StoreConfig.js';
 import { commitLogPath } from '../storage/StoreConfig.js';
@@ -377,8 +377,16 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
       const limit = s.positions.get(Position.DISPATCHED);
       const out: Uint8Array<ArrayBuffer>[] = [];
       let total = 0;
+      let corrupt: unknown;
       for (const phy of s.index.queryOffsets(m.topic, m.key, m.maxNum, m.begin, m.end)) {
-        const msg = s.reader.lookMessage(phy, limit);
+        let msg: StoredMessage | undefined;
+        try {
+          msg = s.reader.lookMessage(phy, limit);
+        } catch (err) {
+          // a damaged candidate is skipped; it is the answer only when nothing sound is found
+          corrupt = err;
+          continue;
+        }
         if (msg === undefined) continue;
         const size = msg.storeSize;
         if (out.length > 0 && total + size > QUERY_REPLY_MAX_BYTES) break;
@@ -387,6 +395,7 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
         out.push(ownedCopy(bytes));
         total += size;
       }
+      if (out.length === 0 && corrupt !== undefined) throw corrupt;
       return transferring(out, out.map((b) => b.buffer));
     },
     record(s, m) {
@@ -407,7 +416,7 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
       const limit = s.positions.get(s.confirm);
       s.fence = m.offset;
       s.queues.truncateDirtyLogicFiles(m.offset);
-      s.index.truncate(m.offset, (phy) => s.reader.lookMessage(phy, limit)?.storeTimestamp);
+      s.index.truncate(m.offset, (phy) => s.reader.storeTimestampAt(phy, limit));
       s.reputFrom = Math.min(s.reputFrom, m.offset);
       if (s.positions.get(Position.DISPATCHED) > m.offset) s.positions.set(Position.DISPATCHED, m.offset);
       s.reader.forgetAfter(m.offset);

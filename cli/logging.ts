@@ -62,6 +62,7 @@ export function startLogging(level: LogLevel, options: { readonly hold?: boolean
       if (fields['full'] === true) write('warn', fields, 'store disk full: sends are refused with ERR_DISK_FULL until space is freed');
       else write('info', fields, 'store disk space available again: sends resume');
     }],
+    [CHANNELS.storeCorrupt, (m) => write('error', fieldsOf(m), 'store damage')],
   ];
   for (const [name, fn] of handlers) diagnostics.subscribe(name, fn);
   return {

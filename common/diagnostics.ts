@@ -20,7 +20,10 @@ export const CHANNELS = {
   storeFlush: 'petrelmq:store:flush',
   /** { latencyUs: number; status: string }: how long a send waited for its slave's ack (main thread) */
   storeReplicated: 'petrelmq:store:replicated',
-  /** { from: number; to: number; truncatedBytes: number; abnormal: boolean } */
+  /**
+   * { from: number; to: number; truncatedBytes: number; abnormal: boolean; damagedRanges: number;
+   *   damagedBytes: number; repairedQueues: number }
+   */
   storeRecovered: 'petrelmq:store:recovered',
   /**
    * { full: boolean; usedRatio: number; path: string; freeBytes: number; threshold: number }: the
@@ -29,6 +32,12 @@ export const CHANNELS = {
   storeDiskSpace: 'petrelmq:store:diskSpace',
   /** SlaveSyncResult: a slave copied its master's topics, offsets, delay offsets and groups (main thread) */
   slaveSynced: 'petrelmq:slave:synced',
+  /**
+   * { where: 'recovery' | 'read'; file: 'commitlog'; from: number; to: number; bytes: number;
+   *   kept: boolean }: a damaged CommitLog stretch (kept: the records after it were kept), published
+   * by recovery on the thread that opens the store. Reads on worker threads log instead.
+   */
+  storeCorrupt: 'petrelmq:store:corrupt',
   /** { level: 'debug' | 'info' | 'warn' | 'error'; msg: string; [k: string]: unknown } */
   log: 'petrelmq:log',
 } as const;

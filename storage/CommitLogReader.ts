@@ -13,7 +13,7 @@ import { emptyDispatchRequest } from './CommitLogDispatcher.js';
 import type { MappedFileBackendKind } from './FileBackend.js';
 import type { MappedFile } from './MappedFile.js';
 import { MappedFileQueue } from './MappedFileQueue.js';
-import { decodeDispatchRequest, decodeMessage, type MessageExt } from './MessageDecoder.js';
+import { decodeDispatchRequest, decodeMessage, isServableRecord, readStoreTimestamp, type MessageExt } from './MessageDecoder.js';
 import { emptyLocatedRecord, locateRecord, recordSizeAt } from './RecordAccess.js';
 
 export interface CommitLogReaderOptions {
@@ -57,13 +57,36 @@ export class CommitLogReader {
     return file.read(offset - file.fileFromOffset, size);
   }
 
-  /** The message at `offset` if it lies wholly below `readLimit`, decoded (body copied). */
+  /**
+   * The message at `offset` if it lies wholly below `readLimit`, decoded (body copied); undefined
+   * when nothing is stored there (past the end, before the first file, a file's blank tail).
+   * Throws ERR_STORE_CORRUPT when the bytes there are not a sound record that stores this offset
+   * (damaged, or not the start of a record): a damaged body is never served.
+   */
   lookMessage(offset: number, readLimit: number): MessageExt | undefined {
+    const bytes = this.lookRecord(offset, readLimit);
+    return bytes === undefined ? undefined : decodeMessage(bytes, 0);
+  }
+
+  /** The record at `offset` as lookMessage finds it: a view for one request, checked. */
+  lookRecord(offset: number, readLimit: number): Uint8Array | undefined {
     const file = offset + 8 <= readLimit ? this.#fileFor(offset) : undefined;
     if (file === undefined) return undefined;
     const size = recordSizeAt(file, offset - file.fileFromOffset);
+    if (size === 0) return undefined;
     const bytes = size > 0 ? this.read(offset, size, readLimit) : undefined;
-    return bytes === undefined ? undefined : decodeMessage(bytes, 0);
+    if (bytes === undefined || !isServableRecord(bytes, 0, size, offset)) throw corruptAt(offset);
+    return bytes;
+  }
+
+  /** STORETIMESTAMP of the record at `offset`, or undefined when it is not a readable record. */
+  storeTimestampAt(offset: number, readLimit: number): number | undefined {
+    try {
+      const bytes = this.lookRecord(offset, readLimit);
+      return bytes === undefined ? undefined : readStoreTimestamp(bytes, 0);
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -134,4 +157,9 @@ export class CommitLogReader {
   close(): void {
     this.#queue.close();
   }
+}
+
+/** What a read that hits damage throws; the broker keeps running and the caller can go on. */
+export function corruptAt(offset: number): PetrelError {
+  return new PetrelError('ERR_STORE_CORRUPT', `the CommitLog holds no sound record at offset ${offset} (damaged, or not the start of a record)`);
 }

@@ -18,11 +18,15 @@
  * that never held a message. A unit is valid when phyOffset >= 0 and size > 0.
  *
  * Owner: the dispatcher (the MessageStore in one thread; the dispatcher actor later); readers on
- * other threads open read-only copies. After a crash, recover() scans to the first invalid unit
- * and truncateDirtyLogicFiles() removes units pointing past the CommitLog's end.
+ * other threads open read-only copies. At open, recover() sets the positions from the units,
+ * truncateDirtyLogicFiles() removes units pointing past the CommitLog's end, and files missing
+ * in the middle or holding invalid units (inspect) are rebuilt from the CommitLog.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { MappedFileQueue } from './MappedFileQueue.js';
-import type { MappedFile } from './MappedFile.js';
+import { MappedFile } from './MappedFile.js';
+import { offsetToFileName } from './StorePaths.js';
 import type { MappedFileBackendKind, SyncMethod } from './FileBackend.js';
 import { getLong, setLong } from './Long.js';
 
@@ -59,6 +63,17 @@ export interface CqUnit {
   tagsCode: number;
 }
 
+/**
+ * Files of a queue to rebuild: logical bytes [from, to) (whole files), whose records lie in the
+ * CommitLog after `phyFrom` (-1: from its start) and before `phyTo`.
+ */
+export interface CqDamage {
+  readonly from: number;
+  readonly to: number;
+  readonly phyFrom: number;
+  readonly phyTo: number;
+}
+
 export function emptyCqUnit(): CqUnit {
   return { physicalOffset: 0, size: 0, tagsCode: 0 };
 }
@@ -77,7 +92,8 @@ export interface ConsumeQueueOptions {
 export class ConsumeQueue {
   readonly topic: string;
   readonly queueId: number;
-  readonly queue: MappedFileQueue;
+  #queue: MappedFileQueue;
+  readonly #options: ConsumeQueueOptions;
   /** End (offset + size) of the furthest CommitLog record this queue points to; -1 when empty. */
   #maxPhysicOffset = -1;
   /** Logical byte offset of the first unit still usable. */
@@ -86,13 +102,24 @@ export class ConsumeQueue {
   constructor(options: ConsumeQueueOptions) {
     this.topic = options.topic;
     this.queueId = options.queueId;
-    this.queue = new MappedFileQueue({
+    this.#options = options;
+    this.#queue = this.#newQueue();
+  }
+
+  #newQueue(): MappedFileQueue {
+    const options = this.#options;
+    return new MappedFileQueue({
       dir: options.dir,
       fileSize: options.fileSize,
       backend: options.backend,
       ...(options.readOnly === undefined ? {} : { readOnly: options.readOnly }),
       ...(options.syncMethod === undefined ? {} : { syncMethod: options.syncMethod }),
     });
+  }
+
+  /** The queue's files (replaced when a rebuild fills a gap). */
+  get queue(): MappedFileQueue {
+    return this.#queue;
   }
 
   load(): void {
@@ -115,36 +142,138 @@ export class ConsumeQueue {
   }
 
   /**
-   * Finds the end of the valid units, scanning from the third-last file (earlier ones are taken
-   * as sound, as RocketMQ does), and sets the write position there. Returns that logical offset.
+   * Sets the positions from the units: every file but the last is full, and the last ends after
+   * its last non-zero unit. Nothing is cut here: units that do not make sense (zeroed, out of
+   * order, torn) are found by `inspect` and rebuilt from the CommitLog (ConsumeQueueRepair.ts),
+   * and units past the CommitLog's end are removed by truncateDirtyLogicFiles. Returns the end.
    */
   recover(): number {
     const files = this.queue.files;
-    const unit = emptyCqUnit();
+    const last = files[files.length - 1];
+    for (const file of files) {
+      if (file === last) break;
+      file.wrotePosition = file.flushedPosition = file.fileSize;
+    }
     let end = this.queue.minOffset();
-    const start = Math.max(0, files.length - 3);
-    for (let i = 0; i < start; i++) {
-      const file = files[i];
-      if (file !== undefined) file.wrotePosition = file.flushedPosition = file.fileSize;
+    if (last !== undefined) {
+      let pos = last.fileSize - (last.fileSize % CQ_STORE_UNIT_SIZE);
+      while (pos > 0 && isZeroUnit(last, pos - CQ_STORE_UNIT_SIZE)) pos -= CQ_STORE_UNIT_SIZE;
+      last.wrotePosition = last.flushedPosition = pos;
+      end = last.fileFromOffset + pos;
     }
-    for (let i = start; i < files.length; i++) {
-      const file = files[i];
-      if (file === undefined) break;
-      let pos = 0;
-      for (; pos + CQ_STORE_UNIT_SIZE <= file.fileSize; pos += CQ_STORE_UNIT_SIZE) {
-        readUnit(file, pos, unit);
-        if (unit.physicalOffset < 0 || unit.size <= 0) break;
-        if (unit.size !== BLANK_UNIT_SIZE) this.#maxPhysicOffset = unit.physicalOffset + unit.size;
-      }
-      file.wrotePosition = pos;
-      file.flushedPosition = pos;
-      end = file.fileFromOffset + pos;
-      if (pos < file.fileSize) break;
-    }
-    this.queue.truncateDirtyFiles(end, false);
     this.queue.flushedWhere = end;
-    if (this.#maxPhysicOffset < 0) this.#maxPhysicOffset = this.#lastUnitEnd();
+    this.#maxPhysicOffset = this.#lastUnitEnd();
     return end;
+  }
+
+  /**
+   * Logical byte ranges [from, to) of whole files that are missing between the first and the
+   * last file, or hold a unit that cannot be right: zeroed, pointing before the unit ahead of it
+   * or past `logEnd`. Units of one queue are written in CommitLog order, so every real unit
+   * starts at or after the end of the one before it. Each range comes with the CommitLog span its
+   * records must lie in: after the last sound unit before it, before the first sound unit after it.
+   */
+  inspect(logEnd: number): CqDamage[] {
+    const out: CqDamage[] = [];
+    const unit = emptyCqUnit();
+    const files = this.queue.files;
+    const size = this.queue.fileSize;
+    let prevEnd = -1;
+    let open: { from: number; phyFrom: number } | undefined;
+    const close = (to: number, phyTo: number): void => {
+      if (open === undefined) return;
+      out.push({ from: open.from, to, phyFrom: open.phyFrom, phyTo });
+      open = undefined;
+    };
+    let expected = files[0]?.fileFromOffset ?? 0;
+    for (let i = 0; i < files.length; i++) {
+      const file = files[i] as MappedFile;
+      if (file.fileFromOffset > expected) open ??= { from: expected, phyFrom: prevEnd };
+      expected = file.fileFromOffset + size;
+      const isLast = i === files.length - 1;
+      const limit = isLast ? file.wrotePosition : file.fileSize - (file.fileSize % CQ_STORE_UNIT_SIZE);
+      let bad = false;
+      let firstPhy = -1;
+      let fileEnd = prevEnd;
+      for (let pos = 0; pos + CQ_STORE_UNIT_SIZE <= limit; pos += CQ_STORE_UNIT_SIZE) {
+        readUnit(file, pos, unit);
+        if (unit.size === BLANK_UNIT_SIZE && unit.physicalOffset === 0) continue;
+        if (unit.physicalOffset < 0 || unit.size <= 0 || unit.size === BLANK_UNIT_SIZE || unit.physicalOffset < fileEnd || unit.physicalOffset + unit.size > logEnd) {
+          bad = true;
+          break;
+        }
+        if (firstPhy < 0) firstPhy = unit.physicalOffset;
+        fileEnd = unit.physicalOffset + unit.size;
+      }
+      if (bad) {
+        open ??= { from: file.fileFromOffset, phyFrom: prevEnd };
+        continue;
+      }
+      close(file.fileFromOffset, firstPhy >= 0 ? firstPhy : logEnd);
+      prevEnd = fileEnd;
+    }
+    if (open !== undefined) close(expected, logEnd);
+    return out;
+  }
+
+  /**
+   * Makes the files of `damage` exist and zeroes them, for their units to be written again from
+   * the CommitLog with putRebuiltUnit and closed with endRebuild.
+   */
+  beginRebuild(damage: CqDamage): void {
+    const size = this.queue.fileSize;
+    let created = false;
+    for (let from = damage.from; from < damage.to; from += size) {
+      const file = this.queue.findByOffset(from);
+      if (file !== undefined && file.fileFromOffset === from) {
+        file.fill(0, 0, file.fileSize);
+        continue;
+      }
+      fs.mkdirSync(this.#options.dir, { recursive: true });
+      MappedFile.create(path.join(this.#options.dir, offsetToFileName(from)), size, from, this.#options).close();
+      created = true;
+    }
+    if (created) {
+      // The queue only appends files at its end: a file made in a gap is picked up by reloading.
+      this.#queue.close();
+      this.#queue = this.#newQueue();
+      this.#queue.load();
+      this.recover();
+    }
+    for (let from = damage.from; from < damage.to; from += size) {
+      const file = this.queue.findByOffset(from);
+      if (file !== undefined) file.wrotePosition = file.flushedPosition = 0;
+    }
+  }
+
+  /** Writes a unit found in the CommitLog for a queue offset inside a range being rebuilt. */
+  putRebuiltUnit(queueOffset: number, physicalOffset: number, size: number, tagsCode: number): void {
+    const logical = queueOffset * CQ_STORE_UNIT_SIZE;
+    const file = this.queue.findByOffset(logical);
+    if (file === undefined) return;
+    const pos = logical - file.fileFromOffset;
+    writeUnit(file, pos, physicalOffset, size, tagsCode);
+    file.wrotePosition = Math.max(file.wrotePosition, pos + CQ_STORE_UNIT_SIZE);
+  }
+
+  /**
+   * Ends a rebuild: queue offsets no record claimed become pre-blank units (a file before the last
+   * is full; the last ends after its last unit) and the positions are set again.
+   */
+  endRebuild(damage: CqDamage): void {
+    const size = this.queue.fileSize;
+    const last = this.queue.last();
+    for (let from = damage.from; from < damage.to; from += size) {
+      const file = this.queue.findByOffset(from);
+      if (file === undefined) continue;
+      const upTo = file === last ? file.wrotePosition : file.fileSize - (file.fileSize % CQ_STORE_UNIT_SIZE);
+      for (let pos = 0; pos < upTo; pos += CQ_STORE_UNIT_SIZE) {
+        if (isZeroUnit(file, pos)) writeUnit(file, pos, 0, BLANK_UNIT_SIZE, 0);
+      }
+      file.wrotePosition = upTo;
+      file.flush(0);
+    }
+    this.recover();
   }
 
   #lastUnitEnd(): number {
@@ -189,6 +318,15 @@ export class ConsumeQueue {
     if (pos + CQ_STORE_UNIT_SIZE > file.wrotePosition) return false;
     readUnit(file, pos, out);
     return true;
+  }
+
+  /** The first queue offset at or after `queueOffset` that has a stored unit (max offset when none). */
+  nextStoredOffset(queueOffset: number): number {
+    const logical = Math.max(queueOffset * CQ_STORE_UNIT_SIZE, this.#minLogicOffset);
+    for (const file of this.queue.files) {
+      if (file.fileFromOffset + file.wrotePosition > logical) return Math.max(logical, file.fileFromOffset) / CQ_STORE_UNIT_SIZE;
+    }
+    return this.maxOffsetInQueue;
   }
 
   /**
@@ -294,6 +432,11 @@ export class ConsumeQueue {
     this.#maxPhysicOffset = -1;
     this.#minLogicOffset = 0;
   }
+}
+
+/** True when all 20 bytes of the unit at `pos` are zero (never written). */
+function isZeroUnit(file: MappedFile, pos: number): boolean {
+  return file.getInt32(pos) === 0 && file.getInt32(pos + 4) === 0 && file.getInt32(pos + 8) === 0 && file.getInt32(pos + 12) === 0 && file.getInt32(pos + 16) === 0;
 }
 
 function readUnit(file: MappedFile, pos: number, out: CqUnit): void {

@@ -7,10 +7,10 @@
  */
 import type { ConsumeQueueStore } from './ConsumeQueueStore.js';
 import { BLANK_UNIT_SIZE, CQ_STORE_UNIT_SIZE, emptyCqUnit, isExtTagsCode } from './ConsumeQueue.js';
-import { decodeProperties } from './MessageDecoder.js';
+import { decodeProperties, isServableRecord } from './MessageDecoder.js';
 import { ACCEPT_ALL, type ConsumeQueueExtUnitView } from './MessageFilter.js';
 import type { MessageStoreConfig } from './StoreConfig.js';
-import { GetMessageStatus, type GetMessageRequest, type GetMessageResult, type GotMessage } from './StoreResults.js';
+import { GetMessageStatus, type CorruptUnit, type GetMessageRequest, type GetMessageResult, type GotMessage } from './StoreResults.js';
 
 /** RocketMQ caps one pull's bytes at 128 MiB whatever the client asks. */
 const MAX_PULL_BYTES = 128 * 1024 * 1024;
@@ -48,6 +48,7 @@ function emptyResult(status: GetMessageStatus, nextBeginOffset: number, minOffse
     buffer: new Uint8Array(0),
     bufferTotalSize: 0,
     suggestPullingFromSlave: false,
+    corrupt: [],
   };
 }
 
@@ -79,9 +80,16 @@ export function getMessage(ctx: GetMessageContext, req: GetMessageRequest): GetM
   let maxPhyPulling = 0;
   let skipBelow = -1;
   let scanned = 0;
+  let nextBegin = -1;
+  const corrupt: CorruptUnit[] = [];
   for (let q = offset; q < maxOffset && scanned < maxScan; q++, scanned += CQ_STORE_UNIT_SIZE) {
     if (!cq.getUnit(q, unit)) {
-      if (found.length === 0) status = GetMessageStatus.OFFSET_FOUND_NULL;
+      // No unit here (a ConsumeQueue file gone): with nothing found yet, the next pull starts at
+      // the next unit stored, as RocketMQ's rollNextFile does, so readers are not stuck at a hole.
+      if (found.length === 0 && corrupt.length === 0) {
+        status = GetMessageStatus.OFFSET_FOUND_NULL;
+        nextBegin = cq.nextStoredOffset(q);
+      }
       break;
     }
     const { physicalOffset: phy, size } = unit;
@@ -103,6 +111,11 @@ export function getMessage(ctx: GetMessageContext, req: GetMessageRequest): GetM
       skipBelow = phy - (phy % commitLog.fileSize) + commitLog.fileSize;
       continue;
     }
+    // A damaged record is never served: it is skipped like a filtered one and reported.
+    if (!isServableRecord(data, 0, size, phy)) {
+      corrupt.push({ queueOffset: q, commitLogOffset: phy, size });
+      continue;
+    }
     if (filter.matchesRecord !== undefined && !filter.matchesRecord(decodeProperties(data, 0))) continue;
     if (isExtTagsCode(unit.tagsCode) && !readsExt) tagsCode = ctx.consumeQueues.extUnitOf(cq, unit.tagsCode)?.tagsCode;
     found.push({ queueOffset: q, commitLogOffset: phy, size, tagsCode: tagsCode ?? 0, bufferOffset: bufferTotal });
@@ -116,13 +129,14 @@ export function getMessage(ctx: GetMessageContext, req: GetMessageRequest): GetM
   for (let i = 0; i < views.length; i++) buffer.set(views[i] ?? new Uint8Array(0), found[i]?.bufferOffset ?? 0);
   return {
     status,
-    nextBeginOffset: offset + scanned / CQ_STORE_UNIT_SIZE,
+    nextBeginOffset: nextBegin >= 0 ? nextBegin : offset + scanned / CQ_STORE_UNIT_SIZE,
     minOffset,
     maxOffset,
     messages: found,
     buffer,
     bufferTotalSize: bufferTotal,
     suggestPullingFromSlave: maxPhy - maxPhyPulling > ctx.hotBytes,
+    corrupt,
   };
 }
 

@@ -302,3 +302,18 @@ export function checkRecord(
   if (!withCrc && options.requirePropertiesCrc) return RecordCheck.INVALID;
   return size;
 }
+
+const SERVE_CHECK: RecordCheckOptions = { checkCrc: true, requirePropertiesCrc: false };
+
+/**
+ * The check every read that serves a record makes (pulls, look-ups): the bytes at `offset` are
+ * one whole record of exactly `size` bytes (what its ConsumeQueue unit or index entry says), it
+ * stores `physicalOffset` as its own, and its body CRC (and whole-record CRC, when present)
+ * match. A body that fails this is never served.
+ */
+export function isServableRecord(bytes: Uint8Array, offset: number, size: number, physicalOffset: number, view: DataView = viewOf(bytes)): boolean {
+  if (offset + size > bytes.length || size < BLANK_RECORD_LENGTH) return false;
+  if (view.getInt32(offset + OFF_TOTAL_SIZE) !== size) return false;
+  if (getLong(view, offset + OFF_PHYSICAL_OFFSET) !== physicalOffset) return false;
+  return checkRecord(bytes, offset, size + BLANK_RECORD_LENGTH, SERVE_CHECK, view) === size;
+}

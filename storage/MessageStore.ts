@@ -19,17 +19,19 @@ import { ConsumeQueueStore } from './ConsumeQueueStore.js';
 import { getMessage as getMessageFrom } from './GetMessage.js';
 import { IndexService } from './IndexService.js';
 import { MessageEncoder, type MessageToStore } from './MessageCodec.js';
-import { checkRecord, decodeMessage, readStoreTimestamp, type MessageExt } from './MessageDecoder.js';
+import { decodeMessage, isServableRecord, readStoreTimestamp, type MessageExt } from './MessageDecoder.js';
+import { corruptAt } from './CommitLogReader.js';
 import { decodeOffsetMessageId, parseSocketAddress, UniqKeyGenerator, type SocketAddress } from './MessageId.js';
 import { MessageConst } from './MessageProperties.js';
 import { validateQueueId } from './MessageValidator.js';
 import { QueueOffsetTable } from './QueueOffsetTable.js';
-import { FIXED_OVERHEAD_V4, MAX_PROPERTIES_LENGTH, SysFlag, transactionType } from './RecordLayout.js';
+import { BLANK_MAGIC, FIXED_OVERHEAD_V4, MAX_PROPERTIES_LENGTH, SysFlag, transactionType } from './RecordLayout.js';
 import { StoreCheckpoint } from './StoreCheckpoint.js';
 import { commitLogPath, parseStoreConfig, type MessageStoreConfig } from './StoreConfig.js';
 import { AbortFile, StoreLock } from './StoreLock.js';
 import { checkpointPath } from './StorePaths.js';
 import { recoverStore, type RecoveryResult } from './StoreRecovery.js';
+import { damagedBytes } from './RecordScan.js';
 import { PutMessageResult, PutMessageStatus, type GetMessageRequest, type GetMessageResult } from './StoreResults.js';
 
 export interface MessageStoreOptions {
@@ -132,7 +134,17 @@ export class MessageStore {
       AbortFile.create(this.#root);
       const ch = channel(CHANNELS.storeRecovered);
       if (ch.hasSubscribers) {
-        ch.publish({ from: this.recovery.from, to: this.recovery.to, truncatedBytes: this.recovery.truncatedBytes, abnormal });
+        const r = this.recovery;
+        const ranges = r.lostTail === undefined ? r.damaged : [...r.damaged, r.lostTail];
+        ch.publish({
+          from: r.from,
+          to: r.to,
+          truncatedBytes: r.truncatedBytes,
+          abnormal,
+          damagedRanges: ranges.length,
+          damagedBytes: damagedBytes(ranges),
+          repairedQueues: r.repairedQueues.length,
+        });
       }
     } catch (err) {
       this.#lock.release();
@@ -199,17 +211,22 @@ export class MessageStore {
     );
   }
 
-  /** The message stored at `commitLogOffset`, decoded (body copied), or undefined. */
+  /**
+   * The message stored at `commitLogOffset`, decoded (body copied), or undefined when nothing is
+   * stored there. ERR_STORE_CORRUPT when the bytes there are not a sound record of that offset.
+   */
   lookMessageByOffset(commitLogOffset: number): MessageExt | undefined {
     this.#checkOpen();
     const file = this.#commitLog.fileFor(commitLogOffset);
     if (file === undefined || commitLogOffset < this.#commitLog.minOffset()) return undefined;
     const pos = commitLogOffset - file.fileFromOffset;
     const head = file.read(pos, Math.min(8, file.fileSize - pos));
-    const size = head.length < 8 ? 0 : new DataView(head.buffer, head.byteOffset, 8).getInt32(0);
-    if (size <= 0 || pos + size > file.wrotePosition) return undefined;
+    const headView = head.length < 8 ? undefined : new DataView(head.buffer, head.byteOffset, 8);
+    if (headView !== undefined && headView.getInt32(4) === BLANK_MAGIC) return undefined;
+    const size = headView === undefined ? 0 : headView.getInt32(0);
+    if (size <= 0 || pos + size > file.wrotePosition) throw corruptAt(commitLogOffset);
     const bytes = file.read(pos, size);
-    if (checkRecord(bytes, 0, file.fileSize - pos, { checkCrc: false, requirePropertiesCrc: false }) <= 0) return undefined;
+    if (!isServableRecord(bytes, 0, size, commitLogOffset)) throw corruptAt(commitLogOffset);
     return decodeMessage(bytes, 0);
   }
 
@@ -228,8 +245,18 @@ export class MessageStore {
     const index = this.#index;
     const found: MessageExt[] = [];
     if (index !== undefined) {
+      let corrupt: PetrelError | undefined;
       const accept = (phy: number): boolean => {
-        const msg = this.lookMessageByOffset(phy);
+        let msg: MessageExt | undefined;
+        try {
+          msg = this.lookMessageByOffset(phy);
+        } catch (err) {
+          // A damaged candidate may or may not have been the key: skipped, and reported when
+          // nothing sound answers the query.
+          if (!(err instanceof PetrelError) || err.code !== 'ERR_STORE_CORRUPT') throw err;
+          corrupt = err;
+          return false;
+        }
         if (msg === undefined || msg.topic !== topic || msg.storeTimestamp < begin || msg.storeTimestamp > end) return false;
         const keys = msg.keys?.split(' ') ?? [];
         if (msg.properties[MessageConst.UNIQ_KEY] !== key && !keys.includes(key)) return false;
@@ -237,6 +264,7 @@ export class MessageStore {
         return true;
       };
       index.queryOffsets(topic, key, Math.min(maxNum, this.config.maxMsgsNumBatch), begin, end, accept);
+      if (found.length === 0 && corrupt !== undefined) throw corrupt;
     }
     const last = index?.files[index.files.length - 1];
     return { messages: found, indexLastUpdateTimestamp: last?.endTimestamp ?? 0, indexLastUpdatePhyoffset: last?.endPhyOffset ?? 0 };

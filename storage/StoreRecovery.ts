@@ -1,30 +1,42 @@
 /**
- * Recovery of a store folder at open (ROCKETMQ.md 4.3, 4.4), run by the writer before anything
- * else touches the files.
+ * Recovery of a store folder at open (ROCKETMQ.md 4.3, 4.4), run before anything else touches
+ * the files (the broker runs it on its main thread).
  *
- * Normal (no abort file): scan the last three CommitLog files to the first invalid record, cut
- * there, and dispatch whatever the ConsumeQueues and the index do not have yet.
+ * Normal (no abort file): walk the last three CommitLog files to the end of the log; a clean stop
+ * recorded that end in the checkpoint (confirmPhyOffset), so the walk stops there without
+ * searching the file's tail. Then dispatch whatever the ConsumeQueues and the index lack.
  *
  * Abnormal (abort file present):
  * 1. Delete the IndexFiles not known durable (end time after the checkpoint's indexMsgTimestamp);
  *    their records will be indexed again.
- * 2. Recover every ConsumeQueue to its first invalid unit.
+ * 2. Recover every ConsumeQueue (positions from its units).
  * 3. Start at the newest CommitLog file whose first record is valid and was stored before the
  *    checkpoint's minTimestamp (else the oldest file); check every record from there (magic,
- *    lengths, topic, body CRC, whole-record CRC when present) to the first invalid one: that is
- *    the new end of the log.
- * 4. Cut the CommitLog there (zeroing stale bytes after it), remove ConsumeQueue units and index
- *    entries pointing at or past it, and re-dispatch every record from the earliest point any
- *    derived structure may lack (dispatch is idempotent).
+ *    lengths, topic, stored physical offset, body CRC, whole-record CRC when present).
+ * 4. Cut the CommitLog at the end of the log (zeroing stale bytes after it), remove ConsumeQueue
+ *    units and index entries pointing at or past it, and re-dispatch every record from the
+ *    earliest point any derived structure may lack (dispatch is idempotent).
+ *
+ * Both ways, recovery never cuts at damage it can read past: an invalid record is followed by a
+ * search for the next valid one (RecordScan.ts); a damaged stretch with valid records after it is
+ * skipped, reported in `damaged` and on the storeCorrupt channel, and the records after it are kept
+ * and dispatched. Only where no valid record follows is the log's end. Records inside a damaged
+ * stretch get no ConsumeQueue unit on re-dispatch; units that already point into one stay, and a
+ * pull skips them (GetMessage verifies every record it serves). Then ConsumeQueue files that are
+ * missing in the middle of a queue or hold invalid units are rebuilt from the CommitLog
+ * (ConsumeQueueRepair.ts).
  */
+import { channel, CHANNELS, log } from '../common/diagnostics.js';
 import type { CommitLog } from './CommitLog.js';
 import type { CommitLogDispatcher } from './CommitLogDispatcher.js';
 import { emptyDispatchRequest } from './CommitLogDispatcher.js';
 import type { ConsumeQueueStore } from './ConsumeQueueStore.js';
+import { repairConsumeQueues, type RepairedQueue } from './ConsumeQueueRepair.js';
 import type { IndexService } from './IndexService.js';
 import type { MappedFile } from './MappedFile.js';
-import { decodeDispatchRequest, readStoreTimestamp, RecordCheck, type RecordCheckOptions } from './MessageDecoder.js';
-import { checkRecordInFile, emptyLocatedRecord, locateRecord, recordSizeAt } from './RecordAccess.js';
+import { decodeDispatchRequest, readStoreTimestamp, type RecordCheckOptions } from './MessageDecoder.js';
+import { emptyLocatedRecord, locateRecord, recordSizeAt } from './RecordAccess.js';
+import { damagedBytes, isValidRecordAt, walkRecords, type DamagedRange } from './RecordScan.js';
 import type { StoreCheckpoint } from './StoreCheckpoint.js';
 
 export interface RecoveryContext {
@@ -48,37 +60,15 @@ export interface RecoveryResult {
   readonly truncatedBytes: number;
   /** Records dispatched again. */
   readonly redispatched: number;
-}
-
-/** Walks valid records from file `startIndex`; returns the end of the last valid record. */
-function scanValidEnd(commitLog: CommitLog, startIndex: number, check: RecordCheckOptions): { end: number; lastRecord: number } {
-  const files = commitLog.queue.files;
-  let lastRecord = -1;
-  for (let i = 0; i < startIndex; i++) {
-    const f = files[i];
-    if (f !== undefined) f.wrotePosition = f.flushedPosition = f.fileSize;
-  }
-  let end = files[startIndex]?.fileFromOffset ?? commitLog.minOffset();
-  for (let i = startIndex; i < files.length; i++) {
-    const file = files[i];
-    if (file === undefined) break;
-    let pos = 0;
-    for (;;) {
-      const r = checkRecordInFile(file, pos, check);
-      if (r > 0) {
-        lastRecord = file.fileFromOffset + pos;
-        pos += r;
-        continue;
-      }
-      if (r === RecordCheck.END_OF_FILE) {
-        file.wrotePosition = file.flushedPosition = file.fileSize;
-        end = file.fileFromOffset + file.fileSize;
-        break;
-      }
-      return { end: file.fileFromOffset + pos, lastRecord };
-    }
-  }
-  return { end, lastRecord };
+  /** Damaged stretches skipped; the valid records after each were kept. */
+  readonly damaged: readonly DamagedRange[];
+  /**
+   * After a clean stop only: the stretch between the first invalid record and the end recorded at
+   * the stop, with no valid record after it. Its bytes were acknowledged data and are cut.
+   */
+  readonly lostTail: DamagedRange | undefined;
+  /** ConsumeQueue files rebuilt from the CommitLog (missing, or holding invalid units). */
+  readonly repairedQueues: readonly RepairedQueue[];
 }
 
 /** For abnormal recovery: the newest file whose first record is sound and old enough. */
@@ -87,7 +77,7 @@ function abnormalStartIndex(commitLog: CommitLog, minTimestamp: number, check: R
   for (let i = files.length - 1; i >= 0; i--) {
     const file = files[i];
     if (file === undefined) continue;
-    if (checkRecordInFile(file, 0, check) <= 0) continue;
+    if (isValidRecordAt(file, 0, check) <= 0) continue;
     const ts = storeTimeIn(file, 0);
     if (ts !== 0 && ts <= minTimestamp) return i;
   }
@@ -105,33 +95,39 @@ function storeTimeAt(commitLog: CommitLog, phy: number): number | undefined {
   return storeTimeIn(file, phy - file.fileFromOffset);
 }
 
-/** Dispatches every record in [from, to) to `dispatchers`; returns how many. */
+/**
+ * Dispatches every valid record in [from, to) to `dispatchers` and returns how many. Records
+ * inside [trusted.from, trusted.to) were checked by recovery's walk and its damaged ranges are
+ * jumped over; elsewhere each record is checked and damage is searched past (and appended to
+ * `found`).
+ */
 export function redispatch(
   commitLog: CommitLog,
   from: number,
   to: number,
   dispatchers: readonly CommitLogDispatcher[],
   delayLevelsMs: readonly number[],
+  check: RecordCheckOptions = { checkCrc: true, requirePropertiesCrc: false },
+  trusted?: { readonly from: number; readonly to: number; readonly damaged: readonly DamagedRange[] },
+  found?: DamagedRange[],
 ): number {
   const request = emptyDispatchRequest();
   const located = emptyLocatedRecord();
   let count = 0;
-  let offset = Math.max(from, commitLog.minOffset());
-  while (offset < to) {
-    const file = commitLog.queue.findByOffset(offset);
-    if (file === undefined) break;
-    const pos = offset - file.fileFromOffset;
-    const size = recordSizeAt(file, pos);
-    if (size <= 0) {
-      offset = file.fileFromOffset + file.fileSize;
-      continue;
-    }
-    locateRecord(file, pos, size, located);
-    decodeDispatchRequest(located.bytes, located.offset, delayLevelsMs, request, located.view);
-    for (const d of dispatchers) d.dispatch(request);
-    offset += size;
-    count++;
-  }
+  const start = Math.max(from, commitLog.minOffset());
+  if (start >= to) return 0;
+  const walk = walkRecords(commitLog.queue, start, {
+    check,
+    to,
+    trusted,
+    onRecord(file, pos, size) {
+      locateRecord(file, pos, size, located);
+      decodeDispatchRequest(located.bytes, located.offset, delayLevelsMs, request, located.view);
+      for (const d of dispatchers) d.dispatch(request);
+      count++;
+    },
+  });
+  found?.push(...walk.damaged);
   return count;
 }
 
@@ -142,13 +138,25 @@ export function recoverStore(ctx: RecoveryContext, abnormal: boolean): RecoveryR
   const files = commitLog.queue.files;
   const startIndex = abnormal ? abnormalStartIndex(commitLog, checkpoint.minTimestamp(), ctx.check) : Math.max(0, files.length - 3);
   const scanFrom = files[startIndex]?.fileFromOffset ?? commitLog.minOffset();
-  const { end, lastRecord } = scanValidEnd(commitLog, startIndex, ctx.check);
+  for (let i = 0; i < startIndex; i++) {
+    const f = files[i];
+    if (f !== undefined) f.wrotePosition = f.flushedPosition = f.fileSize;
+  }
+  // A clean stop wrote the log's end into the checkpoint; after a crash nothing is known.
+  const knownEnd = !abnormal && checkpoint.confirmPhyOffset > scanFrom ? checkpoint.confirmPhyOffset : undefined;
+  const walk = walkRecords(commitLog.queue, scanFrom, { check: ctx.check, knownEnd });
+  const end = walk.end;
+  const damaged = walk.damaged;
+  const lostTail = knownEnd !== undefined && end < knownEnd ? { from: end, to: knownEnd } : undefined;
 
   const dispatchedEnd = consumeQueues.maxPhysicOffset();
   consumeQueues.truncateDirtyLogicFiles(end);
   index?.truncate(end, (phy) => storeTimeAt(commitLog, phy));
   commitLog.truncate(end, abnormal);
-  if (lastRecord >= 0) commitLog.lastStoreTimestamp = Math.max(commitLog.lastStoreTimestamp, storeTimeAt(commitLog, lastRecord) ?? 0);
+  if (walk.lastRecord >= 0) commitLog.lastStoreTimestamp = Math.max(commitLog.lastStoreTimestamp, storeTimeAt(commitLog, walk.lastRecord) ?? 0);
+
+  const trusted = { from: scanFrom, to: end, damaged };
+  const repairedQueues = repairConsumeQueues({ commitLog, consumeQueues, check: ctx.check, delayLevelsMs: ctx.delayLevelsMs, end, trusted });
 
   let reputFrom: number;
   if (abnormal) {
@@ -161,7 +169,44 @@ export function recoverStore(ctx: RecoveryContext, abnormal: boolean): RecoveryR
       reputFrom = Math.min(reputFrom, last >= 0 ? last : commitLog.minOffset());
     }
   }
-  const redispatched = redispatch(commitLog, reputFrom, end, ctx.dispatchers, ctx.delayLevelsMs);
+  const redispatched = redispatch(commitLog, reputFrom, end, ctx.dispatchers, ctx.delayLevelsMs, ctx.check, trusted, damaged);
   checkpoint.confirmPhyOffset = end;
-  return { abnormal, from: scanFrom, to: end, truncatedBytes: Math.max(0, dispatchedEnd - end), redispatched };
+  const result: RecoveryResult = {
+    abnormal,
+    from: scanFrom,
+    to: end,
+    truncatedBytes: Math.max(0, dispatchedEnd - end),
+    redispatched,
+    damaged,
+    lostTail,
+    repairedQueues,
+  };
+  reportDamage(result);
+  return result;
+}
+
+/** Damage is an error: each range on the storeCorrupt channel and in the log, with the totals. */
+function reportDamage(r: RecoveryResult): void {
+  const ranges = r.lostTail === undefined ? r.damaged : [...r.damaged, r.lostTail];
+  if (ranges.length === 0 && r.repairedQueues.length === 0) return;
+  const ch = channel(CHANNELS.storeCorrupt);
+  const bytes = damagedBytes(ranges);
+  for (const d of r.damaged) {
+    if (ch.hasSubscribers) ch.publish({ where: 'recovery', file: 'commitlog', from: d.from, to: d.to, bytes: d.to - d.from, kept: true });
+  }
+  if (r.lostTail !== undefined && ch.hasSubscribers) {
+    ch.publish({ where: 'recovery', file: 'commitlog', from: r.lostTail.from, to: r.lostTail.to, bytes: r.lostTail.to - r.lostTail.from, kept: false });
+  }
+  for (const q of r.repairedQueues) {
+    log('error', 'ConsumeQueue files rebuilt from the CommitLog', { topic: q.topic, queueId: q.queueId, fromOffset: q.from, toOffset: q.to, units: q.units });
+  }
+  if (ranges.length > 0) {
+    log('error', 'CommitLog damage found at recovery', {
+      ranges: ranges.length,
+      bytes,
+      first: ranges[0],
+      skipped: r.damaged.length,
+      cutTail: r.lostTail !== undefined,
+    });
+  }
 }

@@ -98,6 +98,18 @@ export interface GetMessageResult {
   readonly bufferTotalSize: number;
   /** The data read is far behind the CommitLog's end (more than the hot-data share of RAM). */
   readonly suggestPullingFromSlave: boolean;
+  /**
+   * Units walked whose record failed the read check (damaged CommitLog bytes): skipped like
+   * filtered messages, so nextBeginOffset moves past them and readers go on.
+   */
+  readonly corrupt: readonly CorruptUnit[];
+}
+
+/** A ConsumeQueue unit whose record is damaged. */
+export interface CorruptUnit {
+  readonly queueOffset: number;
+  readonly commitLogOffset: number;
+  readonly size: number;
 }
 
 export interface GetMessageRequest {

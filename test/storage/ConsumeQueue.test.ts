@@ -73,7 +73,7 @@ test('ConsumeQueue - a queue starting past offset 0 gets pre-blank units and its
   t.is(cq.minOffsetInQueue, 7, 'pre-blank units are never readable');
 });
 
-test('ConsumeQueue - recovery stops at the first invalid unit', (t) => {
+test('ConsumeQueue - recovery does not cut at an invalid unit; inspect names its file for a rebuild', (t) => {
   const dir = tempDir(t);
   const cq = openCq(dir);
   for (let i = 0; i < 8; i++) cq.putMessagePositionInfo(i * 10, 10, 0, i);
@@ -85,9 +85,10 @@ test('ConsumeQueue - recovery stops at the first invalid unit', (t) => {
   fs.closeSync(fd);
   const again = openCq(dir);
   t.teardown(() => again.close());
-  t.is(again.recover(), 120);
-  t.is(again.maxOffsetInQueue, 6);
-  t.is(again.maxPhysicOffset, 60);
+  t.is(again.recover(), 160, 'the units after the zeroed one are kept');
+  t.is(again.maxOffsetInQueue, 8);
+  t.is(again.maxPhysicOffset, 80);
+  t.deepEqual(again.inspect(80), [{ from: 100, to: 200, phyFrom: 50, phyTo: 80 }], 'the file holding it, with the CommitLog span its records lie in');
 });
 
 test('ConsumeQueue - units pointing past a CommitLog cut are removed and zeroed', (t) => {
