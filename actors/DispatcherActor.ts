@@ -147,7 +147,7 @@ interface DispatcherState {
   readonly enablePropertyFilter: boolean;
   /** The SQL92 groups with bloom bits; undefined when the bloom path is off. */
   readonly filters: ConsumerFilters | undefined;
-  readonly totals: { pulls: number; unitsScanned: number; commitLogReads: number; bloomSkipped: number; delivered: number };
+  readonly totals: { pulls: number; unitsScanned: number; commitLogReads: number; bloomSkipped: number; delivered: number; corruptSkipped: number };
   /** Long-polling pulls waiting for their queue to grow. */
   held: HeldPull[];
   reputFrom: number;
@@ -220,6 +220,7 @@ function runPull(s: DispatcherState, m: PullQuery): PullReply {
   t.commitLogReads += stats.commitLogReads;
   t.bloomSkipped += stats.bloomSkipped;
   t.delivered += stats.delivered;
+  t.corruptSkipped += stats.corruptSkipped;
   const buffer = wholeBuffer(r.buffer.subarray(0, r.bufferTotalSize));
   const reply: PullReply = {
     stats,
@@ -329,7 +330,7 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
       hotBytes: (os.totalmem() * store.accessMessageInMemoryMaxRatio) / 100,
       enablePropertyFilter: args.enablePropertyFilter,
       filters,
-      totals: { pulls: 0, unitsScanned: 0, commitLogReads: 0, bloomSkipped: 0, delivered: 0 },
+      totals: { pulls: 0, unitsScanned: 0, commitLogReads: 0, bloomSkipped: 0, delivered: 0, corruptSkipped: 0 },
       held: [],
       reputFrom: Math.max(args.dispatchFrom, queues.maxPhysicOffset()),
       fence: undefined,

@@ -11,8 +11,9 @@
 import { createMessageFilter, type MessageFilter } from '../filter/MessageFilter.js';
 import { getMessage, type GetMessageContext } from '../storage/GetMessage.js';
 import type { MessageFilter as StoreFilter } from '../storage/MessageFilter.js';
-import { GetMessageStatus, type GetMessageResult } from '../storage/StoreResults.js';
-import type { FilterSpec } from './BrokerApi.js';
+import { log } from '../common/diagnostics.js';
+import { GetMessageStatus, type GetMessageResult, type GetMessageStatus as StoreGetMessageStatus } from '../storage/StoreResults.js';
+import type { FilterSpec, GetMessageStatus as ApiGetMessageStatus } from './BrokerApi.js';
 import type { ConsumerFilters } from './ConsumerFilters.js';
 
 /** What one pull did. */
@@ -25,6 +26,8 @@ export interface PullStats {
   readonly bloomSkipped: number;
   /** Messages returned. */
   readonly delivered: number;
+  /** Units skipped because their record is damaged (never served). */
+  readonly corruptSkipped: number;
 }
 
 export interface FilteredPullRequest {
@@ -50,6 +53,26 @@ const WALKED: ReadonlySet<string> = new Set([
   GetMessageStatus.MESSAGE_WAS_REMOVING,
   GetMessageStatus.OFFSET_FOUND_NULL,
 ]);
+
+/**
+ * The answer a client gets for each status the store can produce (RocketMQ's PullMessageProcessor
+ * does the same mapping): the client API knows only the statuses on the right. A removed
+ * CommitLog file (MESSAGE_WAS_REMOVING, RocketMQ's PULL_RETRY_IMMEDIATELY) and a missing
+ * ConsumeQueue stretch (OFFSET_FOUND_NULL, whose nextBeginOffset is the next stored unit) both
+ * tell the reader "nothing for you here, go on at nextBeginOffset": NO_MATCHED_MESSAGE. The Record
+ * type makes a new store status fail to compile until it is mapped here.
+ */
+export const PULL_STATUS_OF: Readonly<Record<StoreGetMessageStatus, ApiGetMessageStatus>> = {
+  FOUND: 'FOUND',
+  NO_MATCHED_MESSAGE: 'NO_MATCHED_MESSAGE',
+  MESSAGE_WAS_REMOVING: 'NO_MATCHED_MESSAGE',
+  OFFSET_FOUND_NULL: 'NO_MATCHED_MESSAGE',
+  OFFSET_OVERFLOW_BADLY: 'OFFSET_OVERFLOW_BADLY',
+  OFFSET_OVERFLOW_ONE: 'OFFSET_OVERFLOW_ONE',
+  OFFSET_TOO_SMALL: 'OFFSET_TOO_SMALL',
+  NO_MATCHED_LOGIC_QUEUE: 'NO_MATCHED_LOGIC_QUEUE',
+  NO_MESSAGE_IN_QUEUE: 'NO_MESSAGE_IN_QUEUE',
+};
 
 export function filteredPull(ctx: GetMessageContext, req: FilteredPullRequest, options: FilteredPullOptions): { result: GetMessageResult; stats: PullStats } {
   let commitLogReads = 0;
@@ -78,7 +101,20 @@ export function filteredPull(ctx: GetMessageContext, req: FilteredPullRequest, o
     ...(filter === undefined ? {} : { filter }),
   });
   const unitsScanned = WALKED.has(result.status) ? Math.max(0, result.nextBeginOffset - req.offset) : 0;
-  return { result, stats: { unitsScanned, commitLogReads, bloomSkipped, delivered: result.messages.length } };
+  const corrupt = result.corrupt;
+  if (corrupt.length > 0) {
+    // On the dispatcher's thread only the log channel reaches the main thread's log.
+    log('error', 'a pull skipped damaged CommitLog records', {
+      topic: req.topic,
+      queueId: req.queueId,
+      records: corrupt.length,
+      first: corrupt[0],
+    });
+  }
+  return {
+    result: { ...result, status: PULL_STATUS_OF[result.status] },
+    stats: { unitsScanned, commitLogReads, bloomSkipped, delivered: result.messages.length, corruptSkipped: corrupt.length },
+  };
 }
 
 function storeFilterOf(req: FilteredPullRequest, options: FilteredPullOptions, onBloomSkip: () => void): StoreFilter | undefined {

@@ -78,6 +78,7 @@ function diff(a: DispatcherFilterStats, b: DispatcherFilterStats): DispatcherFil
     commitLogReads: b.commitLogReads - a.commitLogReads,
     bloomSkipped: b.bloomSkipped - a.bloomSkipped,
     delivered: b.delivered - a.delivered,
+    corruptSkipped: b.corruptSkipped - a.corruptSkipped,
     bitmapsComputed: b.bitmapsComputed - a.bitmapsComputed,
   };
 }

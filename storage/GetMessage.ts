@@ -112,7 +112,7 @@ export function getMessage(ctx: GetMessageContext, req: GetMessageRequest): GetM
       continue;
     }
     // A damaged record is never served: it is skipped like a filtered one and reported.
-    if (!isServableRecord(data, 0, size, phy)) {
+    if (!isServableRecord(data, 0, size, phy, config.forceVerifyPropCRC)) {
       corrupt.push({ queueOffset: q, commitLogOffset: phy, size });
       continue;
     }

@@ -304,16 +304,25 @@ export function checkRecord(
 }
 
 const SERVE_CHECK: RecordCheckOptions = { checkCrc: true, requirePropertiesCrc: false };
+const SERVE_CHECK_PROP_CRC: RecordCheckOptions = { checkCrc: true, requirePropertiesCrc: true };
 
 /**
  * The check every read that serves a record makes (pulls, look-ups): the bytes at `offset` are
  * one whole record of exactly `size` bytes (what its ConsumeQueue unit or index entry says), it
  * stores `physicalOffset` as its own, and its body CRC (and whole-record CRC, when present)
- * match. A body that fails this is never served.
+ * match. A body that fails this is never served. `requirePropertiesCrc` (forceVerifyPropCRC): a
+ * record without its whole-record CRC entry fails too.
  */
-export function isServableRecord(bytes: Uint8Array, offset: number, size: number, physicalOffset: number, view: DataView = viewOf(bytes)): boolean {
+export function isServableRecord(
+  bytes: Uint8Array,
+  offset: number,
+  size: number,
+  physicalOffset: number,
+  requirePropertiesCrc = false,
+  view: DataView = viewOf(bytes),
+): boolean {
   if (offset + size > bytes.length || size < BLANK_RECORD_LENGTH) return false;
   if (view.getInt32(offset + OFF_TOTAL_SIZE) !== size) return false;
   if (getLong(view, offset + OFF_PHYSICAL_OFFSET) !== physicalOffset) return false;
-  return checkRecord(bytes, offset, size + BLANK_RECORD_LENGTH, SERVE_CHECK, view) === size;
+  return checkRecord(bytes, offset, size + BLANK_RECORD_LENGTH, requirePropertiesCrc ? SERVE_CHECK_PROP_CRC : SERVE_CHECK, view) === size;
 }

@@ -226,7 +226,7 @@ export class MessageStore {
     const size = headView === undefined ? 0 : headView.getInt32(0);
     if (size <= 0 || pos + size > file.wrotePosition) throw corruptAt(commitLogOffset);
     const bytes = file.read(pos, size);
-    if (!isServableRecord(bytes, 0, size, commitLogOffset)) throw corruptAt(commitLogOffset);
+    if (!isServableRecord(bytes, 0, size, commitLogOffset, this.config.forceVerifyPropCRC)) throw corruptAt(commitLogOffset);
     return decodeMessage(bytes, 0);
   }
 

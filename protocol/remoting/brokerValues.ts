@@ -11,9 +11,12 @@ import type {
 import { bool, bytes, defined, int, list, opt, rec, refuse, str, strList, strMap, type Check } from './narrow.js';
 
 const SEND_STATUSES: readonly SendStatus[] = ['SEND_OK', 'FLUSH_DISK_TIMEOUT', 'FLUSH_SLAVE_TIMEOUT', 'SLAVE_NOT_AVAILABLE'];
-const GET_STATUSES: readonly GetMessageStatus[] = [
-  'FOUND', 'NO_MATCHED_MESSAGE', 'NO_MESSAGE_IN_QUEUE', 'OFFSET_TOO_SMALL', 'OFFSET_OVERFLOW_ONE', 'OFFSET_OVERFLOW_BADLY', 'NO_MATCHED_LOGIC_QUEUE',
-];
+/** Every pull status of the API, as a Record so that a status added there fails to compile until listed. */
+const GET_STATUS_TABLE: Readonly<Record<GetMessageStatus, true>> = {
+  FOUND: true, NO_MATCHED_MESSAGE: true, NO_MESSAGE_IN_QUEUE: true, OFFSET_TOO_SMALL: true, OFFSET_OVERFLOW_ONE: true,
+  OFFSET_OVERFLOW_BADLY: true, NO_MATCHED_LOGIC_QUEUE: true,
+};
+export const GET_STATUSES = Object.keys(GET_STATUS_TABLE) as readonly GetMessageStatus[];
 
 function oneOf<T extends string>(c: Check, v: unknown, path: string, allowed: readonly T[]): T {
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw refuse(c, path, `one of ${allowed.join(', ')}`);
