@@ -15,6 +15,7 @@ import type { MappedFile } from './MappedFile.js';
 import { MappedFileQueue } from './MappedFileQueue.js';
 import { decodeDispatchRequest, decodeMessage, isServableRecord, readStoreTimestamp, type MessageExt } from './MessageDecoder.js';
 import { emptyLocatedRecord, locateRecord, recordSizeAt } from './RecordAccess.js';
+import { claimsRecordStart } from './RecordScan.js';
 
 export interface CommitLogReaderOptions {
   readonly dir: string;
@@ -60,8 +61,9 @@ export class CommitLogReader {
   /**
    * The message at `offset` if it lies wholly below `readLimit`, decoded (body copied); undefined
    * when nothing is stored there (past the end, before the first file, a file's blank tail).
-   * Throws ERR_STORE_CORRUPT when the bytes there are not a sound record that stores this offset
-   * (damaged, or not the start of a record): a damaged body is never served.
+   * when the bytes there do not claim to start a record (claimsRecordStart). Throws
+   * ERR_STORE_CORRUPT when they do but are not a sound record of this offset: a damaged body is
+   * never served.
    */
   lookMessage(offset: number, readLimit: number): MessageExt | undefined {
     const bytes = this.lookRecord(offset, readLimit);
@@ -72,8 +74,9 @@ export class CommitLogReader {
   lookRecord(offset: number, readLimit: number): Uint8Array | undefined {
     const file = offset + 8 <= readLimit ? this.#fileFor(offset) : undefined;
     if (file === undefined) return undefined;
-    const size = recordSizeAt(file, offset - file.fileFromOffset);
-    if (size === 0) return undefined;
+    const pos = offset - file.fileFromOffset;
+    const size = recordSizeAt(file, pos);
+    if (size === 0 || !claimsRecordStart(file, pos)) return undefined;
     const bytes = size > 0 ? this.read(offset, size, readLimit) : undefined;
     if (bytes === undefined || !isServableRecord(bytes, 0, size, offset)) throw corruptAt(offset);
     return bytes;

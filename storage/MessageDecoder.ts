@@ -321,7 +321,7 @@ export function isServableRecord(
   requirePropertiesCrc = false,
   view: DataView = viewOf(bytes),
 ): boolean {
-  if (offset + size > bytes.length || size < BLANK_RECORD_LENGTH) return false;
+  if (offset + size > bytes.length || size < OFF_BORN_HOST) return false;
   if (view.getInt32(offset + OFF_TOTAL_SIZE) !== size) return false;
   if (getLong(view, offset + OFF_PHYSICAL_OFFSET) !== physicalOffset) return false;
   return checkRecord(bytes, offset, size + BLANK_RECORD_LENGTH, requirePropertiesCrc ? SERVE_CHECK_PROP_CRC : SERVE_CHECK, view) === size;

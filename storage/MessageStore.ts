@@ -31,7 +31,7 @@ import { commitLogPath, parseStoreConfig, type MessageStoreConfig } from './Stor
 import { AbortFile, StoreLock } from './StoreLock.js';
 import { checkpointPath } from './StorePaths.js';
 import { recoverStore, type RecoveryResult } from './StoreRecovery.js';
-import { damagedBytes } from './RecordScan.js';
+import { claimsRecordStart, damagedBytes } from './RecordScan.js';
 import { PutMessageResult, PutMessageStatus, type GetMessageRequest, type GetMessageResult } from './StoreResults.js';
 
 export interface MessageStoreOptions {
@@ -213,7 +213,8 @@ export class MessageStore {
 
   /**
    * The message stored at `commitLogOffset`, decoded (body copied), or undefined when nothing is
-   * stored there. ERR_STORE_CORRUPT when the bytes there are not a sound record of that offset.
+   * stored there (or the bytes there do not claim to start a record). ERR_STORE_CORRUPT when they
+   * do but are not a sound record of that offset.
    */
   lookMessageByOffset(commitLogOffset: number): MessageExt | undefined {
     this.#checkOpen();
@@ -222,7 +223,7 @@ export class MessageStore {
     const pos = commitLogOffset - file.fileFromOffset;
     const head = file.read(pos, Math.min(8, file.fileSize - pos));
     const headView = head.length < 8 ? undefined : new DataView(head.buffer, head.byteOffset, 8);
-    if (headView !== undefined && headView.getInt32(4) === BLANK_MAGIC) return undefined;
+    if ((headView !== undefined && headView.getInt32(4) === BLANK_MAGIC) || !claimsRecordStart(file, pos)) return undefined;
     const size = headView === undefined ? 0 : headView.getInt32(0);
     if (size <= 0 || pos + size > file.wrotePosition) throw corruptAt(commitLogOffset);
     const bytes = file.read(pos, size);

@@ -69,6 +69,17 @@ export function isValidRecordAt(file: MappedFile, position: number, check: Recor
   return file.getLong(position + OFF_PHYSICAL_OFFSET) === file.fileFromOffset + position ? size : RecordCheck.INVALID;
 }
 
+/**
+ * True when the bytes at `position` claim to be a record start: a magic code, or the stored
+ * physical offset of this position. A look-up at an offset that does not (a made-up offset, the
+ * middle of a record) finds nothing; one that does but fails the record check hit damage.
+ */
+export function claimsRecordStart(file: MappedFile, position: number): boolean {
+  if (position + OFF_PHYSICAL_OFFSET + 8 > file.fileSize) return false;
+  const m = file.getInt32(position + OFF_MAGIC);
+  return m === MAGIC_V1 || m === MAGIC_V2 || file.getLong(position + OFF_PHYSICAL_OFFSET) === file.fileFromOffset + position;
+}
+
 /** Cheap test of a candidate whose magic starts at `magicAt`: the other magic bytes and the stored offset. */
 function candidateAt(file: MappedFile, magicAt: number): boolean {
   const start = magicAt - OFF_MAGIC;

@@ -229,7 +229,7 @@ function checkDamage(t: ExecutionContext, clean: boolean, runs: number): void {
           try {
             served = store.lookMessageByOffset(w.start);
           } catch (err) {
-            assert.equal((err as { code?: unknown }).code, 'ERR_STORE_CORRUPT');
+            assert.equal((err as { code?: unknown }).code, 'ERR_STORE_CORRUPT', String((err as Error).stack));
           }
           assert.equal(served, undefined, `damaged message ${w.i} is not served by offset`);
         }
