@@ -156,8 +156,9 @@ export class ConsumeQueue {
     }
     let end = this.queue.minOffset();
     if (last !== undefined) {
-      let pos = last.fileSize - (last.fileSize % CQ_STORE_UNIT_SIZE);
-      while (pos > 0 && isZeroUnit(last, pos - CQ_STORE_UNIT_SIZE)) pos -= CQ_STORE_UNIT_SIZE;
+      // The end of the last non-zero unit, found without touching the file's unwritten pages.
+      const lastByte = last.lastNonZero(0, last.fileSize - (last.fileSize % CQ_STORE_UNIT_SIZE));
+      const pos = lastByte < 0 ? 0 : (Math.floor(lastByte / CQ_STORE_UNIT_SIZE) + 1) * CQ_STORE_UNIT_SIZE;
       last.wrotePosition = last.flushedPosition = pos;
       end = last.fileFromOffset + pos;
     }

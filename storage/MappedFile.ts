@@ -176,6 +176,14 @@ export class MappedFile {
     this.#backend.write(position, src, srcOffset, length);
   }
 
+  /**
+   * A fresh copy of bytes [position, position + length) read with read(2), never through the
+   * mapping: for scans that may cross holes (a hole read through a tmpfs mapping allocates a page).
+   */
+  readCopy(position: number, length: number): Uint8Array {
+    return this.#backend.readCopy(position, length);
+  }
+
   /** Bytes [position, position + length) of this file: a view or a copy, valid for one request. */
   read(position: number, length: number): Uint8Array {
     return this.#backend.read(position, length);
@@ -250,20 +258,23 @@ export class MappedFile {
    * find where the non-zero bytes stop, and writes only up to there.
    */
   zeroTail(from: number): void {
-    const chunk = 1 << 16;
-    let last = -1;
-    for (let end = this.fileSize; end > from && last < 0; end -= chunk) {
-      const start = Math.max(from, end - chunk);
-      // read(2), not the mapping: the tail may be holes of a full filesystem
-      const bytes = this.#backend.readCopy(start, end - start);
-      for (let i = bytes.length - 1; i >= 0; i--) {
-        if (bytes[i] !== 0) {
-          last = start + i;
-          break;
-        }
-      }
-    }
+    const last = this.lastNonZero(from, this.fileSize);
     if (last >= from) this.fill(0, from, last + 1);
+  }
+
+  /**
+   * Position of the last non-zero byte in [from, to), or -1. Reads backwards with read(2), never
+   * through the mapping: the range may be holes, and on a tmpfs a hole read through a mapping
+   * allocates a page (a SIGBUS when the filesystem is full), where read(2) gives zeros for free.
+   */
+  lastNonZero(from: number, to: number): number {
+    const chunk = 1 << 16;
+    for (let end = Math.min(to, this.fileSize); end > from; end -= chunk) {
+      const start = Math.max(from, end - chunk);
+      const bytes = this.#backend.readCopy(start, end - start);
+      for (let i = bytes.length - 1; i >= 0; i--) if (bytes[i] !== 0) return start + i;
+    }
+    return -1;
   }
 
   /** Time of the last modification of the file, for expiry (fileReservedTime). */

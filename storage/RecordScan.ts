@@ -59,7 +59,7 @@ const MAGIC_BYTE_1 = (MAGIC_V1 >>> 16) & 0xff;
 const MAGIC_BYTE_2 = (MAGIC_V1 >>> 8) & 0xff;
 const MAGIC_V1_BYTE_3 = MAGIC_V1 & 0xff;
 const MAGIC_V2_BYTE_3 = MAGIC_V2 & 0xff;
-/** Bytes the fs backend reads at a time while searching. */
+/** Bytes read at a time while searching. */
 const SEARCH_CHUNK = 1 << 20;
 
 /** True when the record at `position` of `file` passes the check and stores its own offset. */
@@ -95,27 +95,19 @@ function bufferOf(bytes: Uint8Array): Buffer {
 
 /** The first valid record of `file` starting at or after `from`, or -1. */
 function searchFile(file: MappedFile, from: number, check: RecordCheckOptions): number {
-  const mapping = file.mapping;
+  // read(2) in chunks, not the mapping: the search runs over the file's unwritten tail, whose
+  // holes a tmpfs mapping would allocate page by page (a SIGBUS when it is full).
   let at = from + OFF_MAGIC;
-  if (mapping !== undefined) {
-    const bytes = bufferOf(mapping);
-    for (;;) {
-      const m = bytes.indexOf(MAGIC_BYTE_0, at);
-      if (m < 0) return -1;
-      at = m + 1;
-      const b3 = bytes[m + 3];
-      if (bytes[m + 1] !== MAGIC_BYTE_1 || bytes[m + 2] !== MAGIC_BYTE_2 || (b3 !== MAGIC_V1_BYTE_3 && b3 !== MAGIC_V2_BYTE_3)) continue;
-      if (candidateAt(file, m) && isValidRecordAt(file, m - OFF_MAGIC, check) > 0) return m - OFF_MAGIC;
-    }
-  }
   while (at < file.fileSize) {
     const length = Math.min(SEARCH_CHUNK, file.fileSize - at);
-    const chunk = bufferOf(file.read(at, length));
+    const chunk = bufferOf(file.readCopy(at, length));
     let i = 0;
     for (;;) {
       const m = chunk.indexOf(MAGIC_BYTE_0, i);
       if (m < 0) break;
       i = m + 1;
+      const b3 = chunk[m + 3];
+      if (m + 3 < chunk.length && (chunk[m + 1] !== MAGIC_BYTE_1 || chunk[m + 2] !== MAGIC_BYTE_2 || (b3 !== MAGIC_V1_BYTE_3 && b3 !== MAGIC_V2_BYTE_3))) continue;
       if (candidateAt(file, at + m) && isValidRecordAt(file, at + m - OFF_MAGIC, check) > 0) return at + m - OFF_MAGIC;
     }
     at += length;
