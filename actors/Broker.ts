@@ -93,6 +93,8 @@ export class Broker implements BrokerApi {
   readonly #schedule: ScheduleService | undefined;
   readonly #levels: number[];
   readonly #timer: NodeJS.Timeout;
+  /** Why the last periodic persistence of the consumer offsets failed; undefined while it works. */
+  #offsetsUnsaved: string | undefined;
   readonly #registration: BrokerRegistration;
   readonly #disk: DiskSpaceGuard;
   readonly #subscriptionGroups: SubscriptionGroups;
@@ -183,7 +185,7 @@ export class Broker implements BrokerApi {
     this.#timer = setInterval(() => {
       // the disk-full flag clears by itself when space is freed, sends or not
       this.#disk.poll();
-      this.#offsets.persist();
+      this.#persistOffsets(false);
       // a failed sync (the dispatcher restarting) is repeated by the next membership change
       if (this.#groups.expire(Date.now()) > 0) this.#filters?.syncAll().catch(() => undefined);
     }, parts.config.flushConsumerOffsetInterval);
@@ -240,11 +242,31 @@ export class Broker implements BrokerApi {
     this.#intake.close();
     this.#groups.close();
     await this.#system.shutdown();
-    this.#offsets.persist(true);
+    this.#persistOffsets(true);
     this.#recordCleanEnd();
     AbortFile.remove(this.#store.storePathRootDir);
     this.#lock.release();
     this.#state = 'stopped';
+  }
+
+  /**
+   * Writes config/consumerOffset.json. A failure (a full disk) never escapes: from the timer it
+   * would end the process. The table stays dirty, so the next period tries again; the change to
+   * failing and back is logged once each. At shutdown the last persisted offsets stay on disk and
+   * the groups re-consume from there (at least once).
+   */
+  #persistOffsets(final: boolean): void {
+    try {
+      this.#offsets.persist(final);
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      if (final) log('error', 'consumer offsets not persisted at shutdown: the next start resumes from the last persisted ones', { error });
+      else if (this.#offsetsUnsaved === undefined) log('warn', 'consumer offsets not persisted; retrying every flushConsumerOffsetInterval', { error, retryMs: this.config.flushConsumerOffsetInterval });
+      this.#offsetsUnsaved = error;
+      return;
+    }
+    if (this.#offsetsUnsaved !== undefined) log('info', 'consumer offsets persisted again', {});
+    this.#offsetsUnsaved = undefined;
   }
 
   /**

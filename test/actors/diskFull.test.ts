@@ -1,11 +1,14 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
+import diagnostics from 'node:diagnostics_channel';
 import fs from 'node:fs';
+import path from 'node:path';
 import { Broker } from '../../actors/Broker.js';
 import { Position } from '../../actors/BrokerPositions.js';
 import { ManualClock } from '../../common/clock.js';
+import { CHANNELS } from '../../common/diagnostics.js';
 import { isPetrelError } from '../../common/errors.js';
-import { body, text, untilQueued } from '../helpers/broker.js';
+import { body, text, until, untilQueued } from '../helpers/broker.js';
 import { fillUp, mountTmpfs } from '../helpers/smallFs.js';
 
 const TOPIC = 'DiskFull';
@@ -88,3 +91,68 @@ for (const flushDiskType of ['ASYNC_FLUSH', 'SYNC_FLUSH'] as const) {
     await check(broker);
   });
 }
+
+/** Resolves with the first record published on the log channel whose msg starts with `prefix`. */
+function nextLog(t: ExecutionContext, prefix: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve) => {
+    const onLog = (m: unknown): void => {
+      const r = m as Record<string, unknown>;
+      if (typeof r['msg'] !== 'string' || !r['msg'].startsWith(prefix)) return;
+      diagnostics.unsubscribe(CHANNELS.log, onLog);
+      resolve(r);
+    };
+    diagnostics.subscribe(CHANNELS.log, onLog);
+    t.teardown(() => diagnostics.unsubscribe(CHANNELS.log, onLog));
+  });
+}
+
+test('Broker - consumer offsets committed while the disk is full: persisting them fails without ending the process, is retried and succeeds once space returns; a stop on a full disk is still clean (1 GiB CommitLog on 48 MiB)', async (t: ExecutionContext) => {
+  const fsys = mountTmpfs(t, 48);
+  if ('skip' in fsys) {
+    t.log(fsys.skip);
+    t.pass();
+    return;
+  }
+  const root = fsys.dir;
+  // offsets are persisted every 10 ms: the timer runs many times while the disk is full
+  const config = { storePathRootDir: root, defaultTopicQueueNums: 1, flushConsumerOffsetInterval: 10 };
+  let broker = await Broker.start(config);
+  let running = true;
+  t.teardown(async () => {
+    if (running) await broker.shutdown();
+  });
+  for (let i = 0; i < 4; i++) await broker.send([{ topic: TOPIC, body: body(`m${i}`) }], 0);
+  await untilQueued(broker, TOPIC, 4);
+  const offsetsFile = path.join(root, 'config', 'consumerOffset.json');
+  const persisted = (): unknown => JSON.parse(fs.readFileSync(offsetsFile, 'utf8'));
+  await broker.commitOffset('g', TOPIC, 0, 1);
+  const holds = (offset: number): boolean => fs.existsSync(offsetsFile) && JSON.stringify(persisted()) === JSON.stringify({ offsetTable: { [`${TOPIC}@g`]: { 0: offset } } });
+  await until(() => holds(1), 10_000, 'offset 1 persisted');
+
+  const filler = fillUp(root);
+  const failed = nextLog(t, 'consumer offsets not persisted;');
+  await broker.commitOffset('g', TOPIC, 0, 2);
+  const record = await failed;
+  t.is(record['level'], 'warn');
+  t.regex(String(record['error']), /no space left on device/);
+  t.is(await broker.queryOffset('g', TOPIC, 0), 2, 'the broker runs on and keeps the offset in memory');
+  t.deepEqual(persisted(), { offsetTable: { [`${TOPIC}@g`]: { 0: 1 } } }, 'the file keeps the last persisted offsets whole');
+
+  const again = nextLog(t, 'consumer offsets persisted again');
+  fs.rmSync(filler);
+  await again;
+  t.deepEqual(persisted(), { offsetTable: { [`${TOPIC}@g`]: { 0: 2 } } });
+
+  // a stop while the disk is full: the offsets cannot be written, the stop still completes
+  const filler2 = fillUp(root);
+  await broker.commitOffset('g', TOPIC, 0, 3);
+  const atStop = nextLog(t, 'consumer offsets not persisted at shutdown');
+  running = false;
+  await broker.shutdown();
+  t.is((await atStop)['level'], 'error');
+  t.false(fs.existsSync(path.join(root, 'abort')), 'the stop was clean');
+  fs.rmSync(filler2);
+  broker = await Broker.start(config);
+  running = true;
+  t.is(await broker.queryOffset('g', TOPIC, 0), 2, 'the next start resumes from the last persisted offset');
+});
