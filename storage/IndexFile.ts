@@ -144,6 +144,18 @@ export class IndexFile {
     return INDEX_HEADER_SIZE + this.slotNum * HASH_SLOT_SIZE + n * INDEX_ENTRY_SIZE;
   }
 
+  /**
+   * Makes room for the next `count` entries: false when the file cannot take that many, else
+   * their blocks are reserved, or ERR_STORE_IO (a full disk) with nothing written. A record's
+   * entries are reserved together before the first is written, so a full disk never leaves a
+   * record half indexed.
+   */
+  reserveEntries(count: number): boolean {
+    if (this.#indexCount + count > this.indexNum) return false;
+    this.file.reserve(this.#entryAt(this.#indexCount), this.#entryAt(this.#indexCount + count));
+    return true;
+  }
+
   /** Adds (hash, offset, time) as the newest entry of its slot; false when the file is full. */
   putKey(keyHash: number, physicalOffset: number, storeTimestamp: number): boolean {
     if (this.isFull()) return false;

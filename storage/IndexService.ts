@@ -54,6 +54,8 @@ export class IndexService implements CommitLogDispatcher {
   #lastIndexedPhy = -1;
   /** Hash of "topic#" for recent topics. */
   readonly #topicHashes = new Map<string, number>();
+  /** A record whose entries were put in part before a write failed (fs backend only). */
+  #partial: { readonly phy: number; readonly done: number } | undefined;
 
   constructor(options: IndexServiceOptions) {
     this.#options = options;
@@ -141,16 +143,43 @@ export class IndexService implements CommitLogDispatcher {
     const topicHash = this.#topicHash(request.topic);
     const phy = request.commitLogOffset;
     const ts = request.storeTimestamp;
-    if (request.uniqKey !== '') this.#put(positiveHash(continueHash(topicHash, request.uniqKey)), phy, ts);
+    const hashes: number[] = [];
+    if (request.uniqKey !== '') hashes.push(positiveHash(continueHash(topicHash, request.uniqKey)));
     const keys = request.keys;
     if (keys !== '') {
       if (!keys.includes(KEY_SEPARATOR)) {
-        this.#put(positiveHash(continueHash(topicHash, keys)), phy, ts);
+        hashes.push(positiveHash(continueHash(topicHash, keys)));
       } else {
-        for (const key of keys.split(KEY_SEPARATOR)) if (key !== '') this.#put(positiveHash(continueHash(topicHash, key)), phy, ts);
+        for (const key of keys.split(KEY_SEPARATOR)) if (key !== '') hashes.push(positiveHash(continueHash(topicHash, key)));
       }
     }
+    // A record is indexed whole or not at all: its entries' blocks are reserved in one file before
+    // the first is written, so a full disk (ERR_STORE_IO) leaves nothing to repeat or to miss when
+    // dispatch tries the record again, here or after a restart. Where writes cannot be reserved
+    // ahead (the fs backend), the entries already put are remembered and not put again.
+    const done = this.#partial?.phy === phy ? this.#partial.done : 0;
+    this.#prepare(hashes.length - done);
+    for (let i = done; i < hashes.length; i++) {
+      try {
+        this.#put(hashes[i] ?? 0, phy, ts);
+      } catch (err) {
+        this.#partial = { phy, done: i };
+        throw err;
+      }
+    }
+    this.#partial = undefined;
     this.#lastIndexedPhy = phy;
+  }
+
+  /** The last file, or a new one, with the blocks of the next `count` entries reserved. */
+  #prepare(count: number): void {
+    if (count <= 0) return;
+    const last = this.#files[this.#files.length - 1];
+    if (last !== undefined && last.reserveEntries(count)) return;
+    // more entries than one file holds: they roll from file to file as they are put
+    if (count > this.#options.indexNum - 1) return;
+    // the empty file stays when its reservation fails: the next attempt reserves it again
+    this.#newFile(last).reserveEntries(count);
   }
 
   #put(hash: number, phy: number, ts: number): void {
