@@ -81,8 +81,8 @@ function allocatedAll(fd: number, size: number): boolean {
   return st.blocks * 512 >= size;
 }
 
-/** Reserves [from, to) of `fd` by positioned writes (see FileBackend.reserve). */
-function reserveRange(fd: number, path: string, from: number, to: number, keep: boolean): void {
+/** Reserves [from, to) of `fd` by positioned writes (see FileBackend.reserve); ERR_STORE_IO on failure. */
+export function reserveRange(fd: number, path: string, from: number, to: number, keep: boolean): void {
   const scratch = keep ? Buffer.allocUnsafe(Math.min(RESERVE_WRITE_BYTES, Math.max(0, to - from))) : ZEROS;
   try {
     for (let at = from; at < to; at += RESERVE_WRITE_BYTES) {

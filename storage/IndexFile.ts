@@ -65,12 +65,11 @@ export class IndexFile {
    * so queries and re-dispatch know where it begins even before its first entry.
    */
   static create(path: string, slotNum: number, indexNum: number, previousEndPhy: number, previousEndTime: number, options: MappedFileOptions): IndexFile {
-    const file = MappedFile.create(path, indexFileSize(slotNum, indexNum), 0, options);
+    // The header and slot table are read and written at random (a query reads any slot), so
+    // their blocks are reserved whole before first use, before the file is mapped: a read of a
+    // hole through a mapping on a full tmpfs is a SIGBUS too. Entries are reserved as they come.
+    const file = MappedFile.create(path, indexFileSize(slotNum, indexNum), 0, options, INDEX_HEADER_SIZE + slotNum * HASH_SLOT_SIZE);
     try {
-      // The header and slot table are read and written at random (a query reads any slot), so
-      // their blocks are reserved whole before first use: a read of a hole through a mapping
-      // on a full tmpfs is a SIGBUS too. Entries are written in order and reserved as they come.
-      file.reserve(0, INDEX_HEADER_SIZE + slotNum * HASH_SLOT_SIZE);
       const index = new IndexFile(file, slotNum, indexNum);
       index.#beginPhyOffset = index.#endPhyOffset = Math.max(0, previousEndPhy);
       index.#beginTimestamp = index.#endTimestamp = Math.max(0, previousEndTime);

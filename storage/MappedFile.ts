@@ -22,7 +22,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ioError, openBackend, OS_PAGE_SIZE, type FileBackend, type MappedFileBackendKind, type SyncMethod } from './FileBackend.js';
+import { ioError, openBackend, OS_PAGE_SIZE, reserveRange, type FileBackend, type MappedFileBackendKind, type SyncMethod } from './FileBackend.js';
 
 export interface MappedFileOptions {
   /** 'mmap' (default) or 'fs'; 'mmap' falls back to 'fs' when mmap-io cannot load. */
@@ -62,19 +62,37 @@ export class MappedFile {
     }
   }
 
-  /** Creates the file at its full size (sparse) and opens it. Fails if it exists. */
-  static create(filePath: string, fileSize: number, fileFromOffset: number, options: MappedFileOptions): MappedFile {
+  /**
+   * Creates the file at its full size (sparse) and opens it. Fails if it exists. With
+   * `reserveBytes`, the blocks of the chunks holding its first `reserveBytes` bytes are reserved
+   * before the file is mapped: a disk without room for them fails the creation with ERR_STORE_IO
+   * and leaves no file behind, and the blocks the attempt took are free again at once (a mapping
+   * would hold them until it is garbage collected, since a mapping cannot be unmapped here).
+   */
+  static create(filePath: string, fileSize: number, fileFromOffset: number, options: MappedFileOptions, reserveBytes = 0): MappedFile {
+    let fd: number;
     try {
-      const fd = fs.openSync(filePath, 'wx');
-      try {
-        fs.ftruncateSync(fd, fileSize);
-      } finally {
-        fs.closeSync(fd);
-      }
+      fd = fs.openSync(filePath, 'wx');
     } catch (err) {
       throw ioError('create', filePath, err);
     }
-    return MappedFile.#openWith(filePath, fileSize, fileFromOffset, options, true);
+    const reserveTo = Math.min(fileSize, Math.ceil(reserveBytes / RESERVE_CHUNK) * RESERVE_CHUNK);
+    try {
+      try {
+        fs.ftruncateSync(fd, fileSize);
+      } catch (err) {
+        throw ioError('create', filePath, err);
+      }
+      if (reserveTo > 0) reserveRange(fd, filePath, 0, reserveTo, false);
+    } catch (err) {
+      fs.closeSync(fd);
+      fs.rmSync(filePath, { force: true });
+      throw err;
+    }
+    fs.closeSync(fd);
+    const file = MappedFile.#openWith(filePath, fileSize, fileFromOffset, options, true);
+    file.#reserved?.fill(1, 0, Math.ceil(reserveTo / RESERVE_CHUNK));
+    return file;
   }
 
   static open(filePath: string, fileSize: number, fileFromOffset: number, options: MappedFileOptions): MappedFile {

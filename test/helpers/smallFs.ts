@@ -48,3 +48,26 @@ export function fillUp(dir: string): string {
   }
   return file;
 }
+
+/**
+ * Mounts a tmpfs of `mib` MiB on `dir` (made if missing), unmounted at teardown; a skip reason
+ * when this process cannot mount. For a store folder on a filesystem of its own.
+ */
+export function mountTmpfsAt(t: ExecutionContext, dir: string, mib: number): { dir: string } | { skip: string } {
+  if (process.getuid?.() !== 0) return { skip: 'not root: cannot mount a tmpfs to fill' };
+  fs.mkdirSync(dir, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m`, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    return { skip: `mount -t tmpfs failed: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  t.teardown(() => {
+    execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
+  });
+  return { dir };
+}
+
+/** Gives the tmpfs mounted on `dir` a new size (what it holds stays). */
+export function resizeTmpfs(dir: string, mib: number): void {
+  execFileSync('mount', ['-o', `remount,size=${mib}m`, dir], { stdio: 'pipe' });
+}

@@ -1,5 +1,6 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
+import fs from 'node:fs';
 import path from 'node:path';
 import { ManualClock } from '../../common/clock.js';
 import { isPetrelError } from '../../common/errors.js';
@@ -8,6 +9,7 @@ import { injectWriteFault } from '../../storage/FileFaults.js';
 import { HASH_SLOT_SIZE, INDEX_HEADER_SIZE } from '../../storage/IndexFile.js';
 import { IndexService } from '../../storage/IndexService.js';
 import { RESERVE_CHUNK } from '../../storage/MappedFile.js';
+import { mountTmpfs } from '../helpers/smallFs.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function service(t: ExecutionContext, root: string, slotNum: number, indexNum: number, backend: 'mmap' | 'fs' = 'mmap'): IndexService {
@@ -94,4 +96,22 @@ test('IndexFile - a record whose entries cross into a chunk the disk has no room
     t.deepEqual(found(b, `U${j}`), [j * 100], `after the reopen: U${j}`);
     t.deepEqual(found(b, `k${j}`), [j * 100], `after the reopen: k${j}`);
   }
+});
+
+test('IndexFile - a creation the disk has no room for fails with ERR_STORE_IO, leaves no file and gives back the blocks it took at once (default 5,000,000 slots on 8 MiB)', (t) => {
+  const fsys = mountTmpfs(t, 8);
+  if ('skip' in fsys) {
+    t.log(fsys.skip);
+    t.pass();
+    return;
+  }
+  const free = (): number => fs.statfsSync(fsys.dir).bavail;
+  const before = free();
+  const s = service(t, fsys.dir, 5_000_000, 20_000_000);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    t.is(codeOf(() => dispatch(s, 0)), 'ERR_STORE_IO', `attempt ${attempt}`);
+    t.deepEqual(fs.readdirSync(path.join(fsys.dir, 'index')), [], 'no file is left behind');
+    t.is(free(), before, `attempt ${attempt}: every block is free again`);
+  }
+  t.deepEqual(found(s, 'U0'), []);
 });
