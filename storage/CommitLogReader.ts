@@ -82,6 +82,15 @@ export class CommitLogReader {
     return bytes;
   }
 
+  /** The TOTALSIZE stored at `offset` when it is a plausible record size there; 0 otherwise (for reporting damage). */
+  claimedSizeAt(offset: number): number {
+    const file = this.#fileFor(offset);
+    if (file === undefined) return 0;
+    const pos = offset - file.fileFromOffset;
+    const size = pos + 8 <= file.fileSize ? recordSizeAt(file, pos) : 0;
+    return size > 0 && pos + size <= file.fileSize ? size : 0;
+  }
+
   /** STORETIMESTAMP of the record at `offset`, or undefined when it is not a readable record. */
   storeTimestampAt(offset: number, readLimit: number): number | undefined {
     try {

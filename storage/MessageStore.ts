@@ -31,6 +31,7 @@ import { commitLogPath, parseStoreConfig, type MessageStoreConfig } from './Stor
 import { AbortFile, StoreLock } from './StoreLock.js';
 import { checkpointPath } from './StorePaths.js';
 import { recoverStore, type RecoveryResult } from './StoreRecovery.js';
+import { loadQueueEnds, saveQueueEnds } from './ConsumeQueueEnds.js';
 import { claimsRecordStart, damagedBytes } from './RecordScan.js';
 import { PutMessageResult, PutMessageStatus, type GetMessageRequest, type GetMessageResult } from './StoreResults.js';
 
@@ -126,6 +127,7 @@ export class MessageStore {
           check: { checkCrc: config.checkCRCOnRecover, requirePropertiesCrc: config.forceVerifyPropCRC },
           delayLevelsMs: this.#delayLevels,
           dispatchers: this.#dispatchers,
+          queueEnds: loadQueueEnds(this.#root),
         },
         abnormal,
       );
@@ -385,6 +387,7 @@ export class MessageStore {
     if (!this.#open) return;
     this.flush(0);
     this.#index?.flush(true);
+    saveQueueEnds(this.#root, this.#consumeQueues);
     this.#open = false;
     this.#closeFiles();
     AbortFile.remove(this.#root);
