@@ -213,7 +213,7 @@ export class Broker implements BrokerApi {
     for (const slot of [Position.WROTE, Position.FLUSHED, Position.DISPATCHED]) positions.reset(slot, maxPhy);
     const system = new ActorSystem({ askTimeoutMs: ASK_TIMEOUT_MS });
     try {
-      const { dispatcher, flush, writer } = await spawnBrokerActors(system, cfg, store, positions, maxPhy, queueOffsets, options);
+      const { dispatcher, flush, writer } = await spawnBrokerActors(system, cfg, store, positions, maxPhy, queueOffsets, options, recovery.damaged);
       const { replication, haAddress } = await startReplication(system, cfg, config, store, positions, { writer, flush, dispatcher });
       return new Broker({ config: cfg, store, system, lock, positions, writer, flush, dispatcher, replication, haAddress, clock: options.clock ?? systemClock, recovery });
     } catch (err) {

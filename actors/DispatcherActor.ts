@@ -47,6 +47,8 @@ export interface DispatcherArgs {
   readonly enableConsumeQueueExt?: boolean;
   /** With enableConsumeQueueExt and enablePropertyFilter: bloom bits for registered SQL92 groups. Default false. */
   readonly enableCalcFilterBitMap?: boolean;
+  /** Damaged CommitLog stretches recovery found (a look-up by offset inside one is ERR_STORE_CORRUPT). */
+  readonly damaged?: readonly { readonly from: number; readonly to: number }[];
 }
 
 export interface PullQuery {
@@ -156,6 +158,8 @@ interface DispatcherState {
   readonly totals: { pulls: number; unitsScanned: number; commitLogReads: number; bloomSkipped: number; delivered: number; corruptSkipped: number };
   /** Damaged records found by pulls and look-ups. */
   readonly readDamage: ReadDamageTally;
+  /** Damaged CommitLog stretches recovery found at this start. */
+  readonly knownDamage: readonly { readonly from: number; readonly to: number }[];
   /** Long-polling pulls waiting for their queue to grow. */
   held: HeldPull[];
   reputFrom: number;
@@ -352,6 +356,7 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
       filters,
       totals: { pulls: 0, unitsScanned: 0, commitLogReads: 0, bloomSkipped: 0, delivered: 0, corruptSkipped: 0 },
       readDamage: new ReadDamageTally(),
+      knownDamage: args.damaged ?? [],
       held: [],
       reputFrom: Math.max(args.dispatchFrom, queues.maxPhysicOffset()),
       fence: undefined,
@@ -406,7 +411,7 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
       for (const phy of s.index.queryOffsets(m.topic, m.key, m.maxNum, m.begin, m.end)) {
         let msg: StoredMessage | undefined;
         try {
-          msg = s.reader.lookMessage(phy, limit);
+          msg = s.reader.lookMessage(phy, limit, true);
         } catch (err) {
           // a damaged candidate is skipped; it is the answer only when nothing sound is found
           if (!isCorrupt(err)) throw err;
@@ -428,8 +433,11 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
     record(s, m) {
       const limit = s.positions.get(Position.DISPATCHED);
       let msg: StoredMessage | undefined;
+      // Inside damage recovery or a read found, an offset with nothing there is damage too: the
+      // record that started there lost the bytes that said so.
+      const known = s.knownDamage.some((d) => d.from <= m.offset && m.offset < d.to) || s.readDamage.has(m.offset);
       try {
-        msg = s.reader.lookMessage(m.offset, limit);
+        msg = s.reader.lookMessage(m.offset, limit, known);
       } catch (err) {
         if (isCorrupt(err)) noteLookupDamage(s, m.offset, 'offset', undefined);
         throw err;

@@ -45,6 +45,11 @@ export class ReadDamageTally {
     return true;
   }
 
+  /** True when a read found the record at `offset` damaged (and it is still tracked). */
+  has(offset: number): boolean {
+    return this.#seen.has(offset);
+  }
+
   get records(): number {
     return this.#records;
   }
