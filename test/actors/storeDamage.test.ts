@@ -12,7 +12,7 @@ import type { BrokerConfigInput } from '../../actors/BrokerConfig.js';
 import type { MessageExt } from '../../actors/BrokerApi.js';
 import { BrokerMetrics, METRIC_NAMES } from '../../cli/metrics.js';
 import { connectBrokerApi } from '../../protocol/remoting/RemoteBrokerApi.js';
-import { commitLogFileAt, flipBytes, listen, pullEverything, recordsHit, sample, sendNumbered, type Sent } from '../helpers/damage.js';
+import { commitLogFileAt, consumeAll, flipBytes, listen, pullEverything, recordsHit, sample, sendNumbered, type Sent } from '../helpers/damage.js';
 import { startJsonChild } from '../helpers/jsonChild.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -71,7 +71,7 @@ async function auditRestart(t: ExecutionContext, broker: Broker, sent: readonly 
   t.is(sample(await metrics.text(), METRIC_NAMES.corruptRanges, 'found="read"'), hit.length);
 }
 
-test('storeDamage - 64 flipped bytes in the middle of a 1 GiB CommitLog after a clean stop: every intact message is kept and served, the damage reported', async (t) => {
+test.serial('storeDamage - 64 flipped bytes in the middle of a 1 GiB CommitLog after a clean stop: every intact message is kept and served, the damage reported', async (t) => {
   t.timeout(240_000);
   const root = tempDir(t);
   const config: BrokerConfigInput = { storePathRootDir: root, flushDiskType: 'SYNC_FLUSH' };
@@ -105,7 +105,7 @@ test('storeDamage - 64 flipped bytes in the middle of a 1 GiB CommitLog after a 
   t.true(heard.logs.some((l) => l['msg'] === 'a pull skipped damaged CommitLog records' && l['level'] === 'error'), 'the pulls that stepped over the damage logged it');
 });
 
-test('storeDamage - after SIGKILL of a broker process, acknowledged messages after 64 flipped bytes survive abnormal recovery', async (t) => {
+test.serial('storeDamage - after SIGKILL of a broker process, acknowledged messages after 64 flipped bytes survive abnormal recovery', async (t) => {
   t.timeout(240_000);
   const root = tempDir(t);
   const config: BrokerConfigInput = { storePathRootDir: root, flushDiskType: 'SYNC_FLUSH' };
@@ -143,4 +143,48 @@ test('storeDamage - after SIGKILL of a broker process, acknowledged messages aft
   t.deepEqual(missing.map((s) => s.key), [], 'every acknowledged intact message is pulled with its body');
   for (const h of hit) t.false(got.has(h.key), `damaged ${h.key} is not served`);
   t.true(pulled.length >= acked.length - hit.length);
+});
+
+test.serial('storeDamage - damage in a CommitLog file older than the last three is found when read: skipped, logged, counted and ERR_STORE_CORRUPT on look-up', async (t) => {
+  t.timeout(240_000);
+  const root = tempDir(t);
+  const MiB = 1024 * 1024;
+  const config: BrokerConfigInput = { storePathRootDir: root, flushDiskType: 'SYNC_FLUSH', mappedFileSizeCommitLog: MiB };
+  let broker = await Broker.start(config);
+  await broker.createTopic({ topic: TOPIC, readQueueNums: 4, writeQueueNums: 4 });
+  const sent = await sendNumbered(broker, TOPIC, 6_000, 0, 200, [], 1000);
+  const end = broker.positions.get(Position.WROTE);
+  await broker.shutdown();
+  t.true(end > 5 * MiB, `${Math.ceil(end / MiB)} CommitLog files`);
+
+  // the middle of the first file: recovery looks at the last three only
+  const inFirst = sent.filter((s) => s.result.commitLogOffset < MiB);
+  const middle = inFirst[Math.floor(inFirst.length / 2)]?.result.commitLogOffset ?? 0;
+  const { file, position } = commitLogFileAt(root, MiB, middle - 32);
+  flipBytes(file, position, 64);
+  const hit = recordsHit(sent, middle - 32, 64, end);
+  t.is(hit.length, 2);
+
+  const heard = listen(t);
+  broker = await Broker.start(config);
+  t.teardown(() => broker.shutdown());
+  t.deepEqual(broker.recovery.damaged, [], 'a clean restart does not read files older than the last three');
+
+  const got = await consumeAll(t, broker, TOPIC, sent.length - hit.length);
+  t.is(got.size, sent.length - hit.length);
+  t.deepEqual(sent.filter((s) => !hit.includes(s) && got.get(s.key) !== s.body).map((s) => s.key), [], 'every intact message consumed with its body');
+  for (const h of hit) t.false(got.has(h.key), `damaged ${h.key} is not served`);
+  const pullLog = heard.logs.find((l) => l['msg'] === 'a pull skipped damaged CommitLog records');
+  t.like(pullLog, { level: 'error', topic: TOPIC });
+
+  for (const h of hit) {
+    await expectCorrupt(t, `key ${h.key}`, broker.queryMessageByKey(TOPIC, h.key, 4, 0, Date.now() + 60_000));
+    await expectCorrupt(t, `offset id of ${h.key}`, broker.queryMessageById(h.result.offsetMsgId));
+  }
+  const metrics = new BrokerMetrics(broker);
+  t.teardown(() => metrics.close());
+  const text = await metrics.text();
+  t.is(sample(text, METRIC_NAMES.corruptRanges, 'found="recovery"'), 0);
+  t.is(sample(text, METRIC_NAMES.corruptRanges, 'found="read"'), 2);
+  t.true((sample(text, METRIC_NAMES.corruptBytes, 'found="read"') ?? 0) >= 2 * 1000, 'the bytes of both records');
 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import type { BrokerApi, MessageExt, SendResult } from '../../actors/BrokerApi.js';
 import { CHANNELS } from '../../common/diagnostics.js';
+import { PushConsumer } from '../../client/PushConsumer.js';
 
 /** XORs `length` bytes of `file` at `position` with 0xFF (each bit flipped); returns the bytes before. */
 export function flipBytes(file: string, position: number, length: number): Uint8Array {
@@ -50,17 +51,49 @@ export const damageBody = (i: number): string => `body-${String(i).padStart(8, '
 export const damageKey = (i: number): string => `k-${String(i).padStart(8, '0')}`;
 
 /** Sends `count` messages (body damageBody(i), key damageKey(i)) in batches into `out`; every one must be SEND_OK. */
-export async function sendNumbered(api: Pick<BrokerApi, 'send'>, topic: string, count: number, from = 0, batch = 200, out: Sent[] = []): Promise<Sent[]> {
+export async function sendNumbered(api: Pick<BrokerApi, 'send'>, topic: string, count: number, from = 0, batch = 200, out: Sent[] = [], bodySize = 0): Promise<Sent[]> {
+  const bodyOf = (i: number): string => damageBody(i).padEnd(bodySize, '.');
   for (let i = from; i < from + count; i += batch) {
     const n = Math.min(batch, from + count - i);
-    const msgs = Array.from({ length: n }, (_, j) => ({ topic, body: new TextEncoder().encode(damageBody(i + j)), keys: damageKey(i + j) }));
+    const msgs = Array.from({ length: n }, (_, j) => ({ topic, body: new TextEncoder().encode(bodyOf(i + j)), keys: damageKey(i + j) }));
     const results = await api.send(msgs);
     results.forEach((result, j) => {
       if (result.sendStatus !== 'SEND_OK') throw new Error(`message ${i + j}: ${result.sendStatus}`);
-      out.push({ i: i + j, key: damageKey(i + j), body: damageBody(i + j), result });
+      out.push({ i: i + j, key: damageKey(i + j), body: bodyOf(i + j), result });
     });
   }
   return out;
+}
+
+/** Consumes `topic` from its first offset with a PushConsumer until `count` messages arrived; key -> body of each (a key seen twice throws). */
+export async function consumeAll(t: ExecutionContext, broker: BrokerApi, topic: string, count: number, timeoutMs = 120_000): Promise<Map<string, string>> {
+  const got = new Map<string, string>();
+  const twice: string[] = [];
+  let done: () => void = () => undefined;
+  const all = new Promise<void>((resolve) => (done = resolve));
+  const consumer = new PushConsumer({ groupName: `damage-consumer-${topic}`, broker, consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET', pullLongPollMs: 200, pullBatchSize: 256, consumeMessageBatchMaxSize: 256 });
+  t.teardown(() => consumer.shutdown());
+  consumer.subscribe(topic, '*');
+  consumer.registerMessageListener((msgs: MessageExt[]) => {
+    for (const m of msgs) {
+      const key = m.keys[0] ?? '';
+      if (got.has(key)) twice.push(key);
+      got.set(key, new TextDecoder().decode(m.body));
+    }
+    if (got.size >= count) done();
+    return 'CONSUME_SUCCESS';
+  });
+  await consumer.start();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`consumed ${got.size} of ${count} in ${timeoutMs} ms`)), timeoutMs)));
+  try {
+    await Promise.race([all, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+  await consumer.shutdown();
+  if (twice.length > 0) throw new Error(`consumed twice: ${twice.slice(0, 5).join(', ')}`);
+  return got;
 }
 
 /**
