@@ -523,7 +523,7 @@ export class Broker implements BrokerApi {
       readRecords: reads.records,
       readBytes: reads.bytes,
       rebuiltQueues: r.repairedQueues.length,
-      rebuiltIndexFiles: r.repairedIndexFiles.length,
+      rebuiltIndexFiles: r.repairedIndexFiles.reduce((n, g) => n + g.files, 0),
     };
   }
 

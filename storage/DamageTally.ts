@@ -18,7 +18,7 @@ export interface StoreDamage {
   /** Damaged records found by reads since the broker started, each counted once. */
   readonly readRecords: number;
   readonly readBytes: number;
-  /** ConsumeQueue ranges and IndexFiles rebuilt from the CommitLog at open. */
+  /** ConsumeQueue ranges rebuilt, and IndexFiles written for stretches no file covered, at open. */
   readonly rebuiltQueues: number;
   readonly rebuiltIndexFiles: number;
 }

@@ -247,6 +247,22 @@ export class IndexFile {
     }
   }
 
+  /** True when an entry files CommitLog offset `phy` under `keyHash` (its slot's chain is walked down to older offsets). */
+  hasEntry(keyHash: number, phy: number): boolean {
+    const f = this.file;
+    let next = f.getInt32(this.#slotAt(keyHash % this.slotNum));
+    for (let guard = 0; next > 0 && next < this.#indexCount && guard < this.#indexCount; guard++) {
+      const at = this.#entryAt(next);
+      const entryPhy = f.getLong(at + OFF_ENTRY_PHY_OFFSET);
+      if (entryPhy === phy && f.getInt32(at + OFF_ENTRY_HASH) === keyHash) return true;
+      if (entryPhy < phy) return false;
+      const prev = f.getInt32(at + OFF_ENTRY_PREV);
+      if (prev >= next) return false;
+      next = prev;
+    }
+    return false;
+  }
+
   /** CommitLog offset of entry `n` (1-based). */
   entryPhyOffset(n: number): number {
     return this.file.getLong(this.#entryAt(n) + OFF_ENTRY_PHY_OFFSET);

@@ -237,8 +237,22 @@ export class IndexService implements CommitLogDispatcher {
 
   /** BuildIndex: idempotent, by CommitLog offset; rolled-back transaction records are skipped. */
   dispatch(request: DispatchRequest): void {
-    if (request.commitLogOffset <= this.#lastIndexedPhy) return;
-    if (this.#index(request, (hash, phy, ts) => this.#put(hash, phy, ts))) this.#lastIndexedPhy = request.commitLogOffset;
+    const phy = request.commitLogOffset;
+    if (phy < this.#lastIndexedPhy) return;
+    // The last record indexed may have had keys left to file when its file ended (the file
+    // after it lost): each key is filed unless it is already there.
+    const put = phy === this.#lastIndexedPhy ? (hash: number, p: number, ts: number): void => void (this.#hasEntry(hash, p) || this.#put(hash, p, ts)) : (hash: number, p: number, ts: number): void => this.#put(hash, p, ts);
+    if (this.#index(request, put)) this.#lastIndexedPhy = phy;
+  }
+
+  #hasEntry(hash: number, phy: number): boolean {
+    for (let i = this.#files.length - 1; i >= 0; i--) {
+      const f = this.#files[i];
+      if (f === undefined || f.indexCount <= 1) continue;
+      if (f.endPhyOffset < phy) return false;
+      if (f.hasEntry(hash, phy)) return true;
+    }
+    return false;
   }
 
   /** Files the record's UNIQ_KEY and each KEYS token through `put`; false for a record never indexed. */
