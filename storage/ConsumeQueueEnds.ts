@@ -29,13 +29,22 @@ export interface QueueEnd {
   readonly maxPhysicOffset: number;
 }
 
+/**
+ * Records every queue's end. Best effort (a full disk must not stop a close or a start): a
+ * failure is logged and the previous ends stay, still lower bounds.
+ */
 export function saveQueueEnds(root: string, queues: ConsumeQueueStore): void {
   const list: QueueEnd[] = [];
   for (const cq of queues.queues()) {
     if (cq.maxOffsetInQueue === 0) continue;
     list.push({ topic: cq.topic, queueId: cq.queueId, minOffset: cq.minOffsetInQueue, maxOffset: cq.maxOffsetInQueue, maxPhysicOffset: cq.maxPhysicOffset });
   }
-  new ConfigFile(consumeQueueEndsPath(root)).persist({ version: 1, queues: list });
+  const file = new ConfigFile(consumeQueueEndsPath(root));
+  try {
+    file.persist({ version: 1, queues: list });
+  } catch (err) {
+    log('warn', 'ConsumeQueue ends not saved: a ConsumeQueue losing its last files before the next clean stop would not be noticed', { file: file.path, error: err instanceof Error ? err.message : String(err) });
+  }
 }
 
 function isCount(v: unknown): v is number {
