@@ -16,6 +16,7 @@ import { consumeAll, consumeQueueFileAt, flipBytes, listen, sample, sendNumbered
 import { tempDir } from '../helpers/tmp.js';
 
 const TOPIC = 'OneQueue';
+const OTHER = 'WrittenLast';
 
 type Harm = 'delete a middle file' | 'damage a middle file' | 'delete the last file' | 'delete the queue folder';
 
@@ -77,6 +78,8 @@ for (const kind of ['delete a middle file', 'damage a middle file', 'delete the 
     const broker = await Broker.start(config);
     await broker.createTopic({ topic: TOPIC, readQueueNums: 1, writeQueueNums: 1 });
     const sent = await sendNumbered(broker, TOPIC, 5_500);
+    // another queue written last, so the CommitLog's dispatched end is not this queue's
+    await sendNumbered(broker, OTHER, 100);
     await broker.shutdown();
     harm(root, kind, cqFileSize, sent.length);
     await audit(t, config, sent, false);
@@ -91,6 +94,7 @@ test.serial('consumeQueueDamage - the deleted only (last) ConsumeQueue file of a
   t.is(broker.storeConfig.mappedFileSizeConsumeQueue, 300_000 * 20);
   await broker.createTopic({ topic: TOPIC, readQueueNums: 1, writeQueueNums: 1 });
   const sent = await sendNumbered(broker, TOPIC, 20_000);
+  await sendNumbered(broker, OTHER, 100);
   await broker.shutdown();
   harm(root, 'delete the last file', 300_000 * 20, sent.length);
   await audit(t, config, sent, true);
