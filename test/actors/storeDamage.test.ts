@@ -135,7 +135,7 @@ test.serial('storeDamage - after SIGKILL of a broker process, acknowledged messa
   t.is(broker.recovery.damaged.length, 1);
   t.true(broker.recovery.to >= end, 'the log still ends after the last acknowledged record');
   t.true(heard.logs.some((l) => l['msg'] === 'CommitLog damage found at recovery' && l['level'] === 'error'));
-  t.log(`${acked.length} acknowledged (${late.length} of them from a stream of sends cut by the kill), ${hit.length} hit`);
+  t.log(`${acked.length} acknowledged (${late.length} of them sent after the first 20,000, a batch still in flight at the kill), ${hit.length} hit`);
 
   const pulled = await pullEverything(broker, TOPIC);
   const got = new Map(pulled.map((m) => [m.keys[0] ?? '', new TextDecoder().decode(m.body)]));
