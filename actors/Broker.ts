@@ -23,6 +23,9 @@ import type { ActorRef } from '../runtime/ActorRef.js';
 import { ConfigFile } from '../storage/ConfigFile.js';
 import { parseSocketAddress } from '../storage/MessageId.js';
 import { MessageStore } from '../storage/MessageStore.js';
+import type { StoreDamage } from '../storage/DamageTally.js';
+import type { RecoveryResult } from '../storage/StoreRecovery.js';
+import { damagedBytes } from '../storage/RecordScan.js';
 import { StoreCheckpoint } from '../storage/StoreCheckpoint.js';
 import { checkpointPath } from '../storage/StorePaths.js';
 import { log } from '../common/diagnostics.js';
@@ -101,13 +104,16 @@ export class Broker implements BrokerApi {
   readonly #delayState: JsonState;
   /** A slave's copy of its master's tables. */
   readonly #slaveSync: SlaveSync | undefined;
+  /** What recovery found at this start. */
+  readonly #recovery: RecoveryResult;
   #state: 'running' | 'stopping' | 'stopped' = 'running';
 
   private constructor(parts: {
     config: BrokerConfig; store: MessageStoreConfig; system: ActorSystem; lock: StoreLock; positions: BrokerPositions;
     writer: ActorRef<WriterMsg, WriterReplies>; flush: ActorRef<FlushMsg, FlushReplies>; dispatcher: Dispatcher;
-    replication: Replication | undefined; haAddress: string | undefined; clock: Clock;
+    replication: Replication | undefined; haAddress: string | undefined; clock: Clock; recovery: RecoveryResult;
   }) {
+    this.#recovery = parts.recovery;
     this.config = parts.config;
     this.brokerName = parts.config.brokerName;
     this.#store = parts.store;
@@ -201,6 +207,7 @@ export class Broker implements BrokerApi {
     const recovered = MessageStore.open({ config: store });
     const maxPhy = recovered.getMaxPhyOffset();
     const queueOffsets = recovered.queueOffsets();
+    const recovery = recovered.recovery;
     recovered.shutdown();
     const lock = StoreLock.acquire(store.storePathRootDir);
     AbortFile.create(store.storePathRootDir);
@@ -208,9 +215,9 @@ export class Broker implements BrokerApi {
     for (const slot of [Position.WROTE, Position.FLUSHED, Position.DISPATCHED]) positions.reset(slot, maxPhy);
     const system = new ActorSystem({ askTimeoutMs: ASK_TIMEOUT_MS });
     try {
-      const { dispatcher, flush, writer } = await spawnBrokerActors(system, cfg, store, positions, maxPhy, queueOffsets, options);
+      const { dispatcher, flush, writer } = await spawnBrokerActors(system, cfg, store, positions, maxPhy, queueOffsets, options, recovery.damaged);
       const { replication, haAddress } = await startReplication(system, cfg, config, store, positions, { writer, flush, dispatcher });
-      return new Broker({ config: cfg, store, system, lock, positions, writer, flush, dispatcher, replication, haAddress, clock: options.clock ?? systemClock });
+      return new Broker({ config: cfg, store, system, lock, positions, writer, flush, dispatcher, replication, haAddress, clock: options.clock ?? systemClock, recovery });
     } catch (err) {
       await system.shutdown();
       lock.release();
@@ -521,6 +528,30 @@ export class Broker implements BrokerApi {
   /** Pull counters since the dispatcher started: units scanned, CommitLog reads, reads the bloom bits avoided, messages delivered. */
   filterStats(): Promise<DispatcherFilterStats> {
     return this.#dispatcher.ask({ type: 'filterStats' });
+  }
+
+  /**
+   * Store damage found so far: by recovery at this start (damaged CommitLog stretches, ConsumeQueue
+   * ranges and IndexFiles rebuilt) and by reads since (damaged records pulls and look-ups met,
+   * each counted once). For metrics and admin.
+   */
+  async storeDamage(): Promise<StoreDamage> {
+    const r = this.#recovery;
+    const ranges = r.lostTail === undefined ? r.damaged : [...r.damaged, r.lostTail];
+    const reads = await this.#dispatcher.ask({ type: 'readDamage' });
+    return {
+      recoveryRanges: ranges.length,
+      recoveryBytes: damagedBytes(ranges),
+      readRecords: reads.records,
+      readBytes: reads.bytes,
+      rebuiltQueues: r.repairedQueues.length,
+      rebuiltIndexFiles: r.repairedIndexFiles.reduce((n, g) => n + g.files, 0),
+    };
+  }
+
+  /** What recovery found at this start (damage skipped, a cut tail, files rebuilt). */
+  get recovery(): RecoveryResult {
+    return this.#recovery;
   }
 
   /** Durations of the flushes since the last call, for metrics (one reader: each call takes them). */

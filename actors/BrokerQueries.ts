@@ -4,6 +4,7 @@
  * progress and offset resets over the committed offsets. Main thread; holds no state of its own.
  */
 import type { ActorRef } from '../runtime/ActorRef.js';
+import { PetrelError } from '../common/errors.js';
 import { decodeOffsetMessageId } from '../storage/MessageId.js';
 import { decodeMessage } from '../storage/MessageDecoder.js';
 import type { ConsumerProgress, ConsumerRegistration, MessageExt, QueueLag, TopicConfig } from './BrokerApi.js';
@@ -112,12 +113,20 @@ export class BrokerQueries {
 
   async queryMessageById(msgId: string): Promise<MessageExt | undefined> {
     if (/^[0-9A-Fa-f]{32}$/.test(msgId)) {
+      let offset: number | undefined;
       try {
-        const byOffset = await this.viewMessageByOffset(decodeOffsetMessageId(msgId).physicalOffset);
-        if (byOffset !== undefined && byOffset.offsetMsgId.toUpperCase() === msgId.toUpperCase()) return byOffset;
+        offset = decodeOffsetMessageId(msgId).physicalOffset;
       } catch {
         // not an offset message id: try it as a unique key below
       }
+      let byOffset: MessageExt | undefined;
+      try {
+        byOffset = offset === undefined ? undefined : await this.viewMessageByOffset(offset);
+      } catch (err) {
+        // a damaged record there is ERR_STORE_CORRUPT, not "no such message"
+        if (err instanceof PetrelError && err.code === 'ERR_STORE_CORRUPT') throw err;
+      }
+      if (byOffset !== undefined && byOffset.offsetMsgId.toUpperCase() === msgId.toUpperCase()) return byOffset;
     }
     for (const t of this.#topics.list()) {
       const found = await this.queryMessageByKey(t.topic, msgId, 1, 0, Date.now() + 1000);

@@ -24,6 +24,9 @@ import type { CommitLogRead } from '../storage/GetMessage.js';
 import { IndexService } from '../storage/IndexService.js';
 import { decodeProperties, readStoreTimestamp, type MessageExt as StoredMessage } from '../storage/MessageDecoder.js';
 import { ConfigFile } from '../storage/ConfigFile.js';
+import { ReadDamageTally } from '../storage/DamageTally.js';
+import { saveQueueEnds } from '../storage/ConsumeQueueEnds.js';
+import { PetrelError } from '../common/errors.js';
 import type { MessageStoreConfig } from '../storage/StoreConfig.js';
 import { commitLogPath } from '../storage/StoreConfig.js';
 import { BloomFilter } from '../filter/bloom/BloomFilter.js';
@@ -44,6 +47,8 @@ export interface DispatcherArgs {
   readonly enableConsumeQueueExt?: boolean;
   /** With enableConsumeQueueExt and enablePropertyFilter: bloom bits for registered SQL92 groups. Default false. */
   readonly enableCalcFilterBitMap?: boolean;
+  /** Damaged CommitLog stretches recovery found (a look-up by offset inside one is ERR_STORE_CORRUPT). */
+  readonly damaged?: readonly { readonly from: number; readonly to: number }[];
 }
 
 export interface PullQuery {
@@ -84,6 +89,8 @@ export type DispatcherMsg =
   /** The SQL92 subscriptions `group` holds now (none when it left); `now` is the sender's clock. */
   | { readonly type: 'filters'; readonly group: string; readonly subscriptions: readonly SqlSubscription[]; readonly now: number }
   | { readonly type: 'filterStats' }
+  /** Damaged records reads found since the dispatcher started (each counted once). */
+  | { readonly type: 'readDamage' }
   | { readonly type: 'offsets'; readonly topic: string; readonly queueId: number }
   | { readonly type: 'offsetByTime'; readonly topic: string; readonly queueId: number; readonly timestamp: number }
   | { readonly type: 'queryKey'; readonly topic: string; readonly key: string; readonly maxNum: number; readonly begin: number; readonly end: number }
@@ -125,6 +132,7 @@ export interface DispatcherReplies {
   pull: PullReply;
   filters: FilterRegistration[];
   filterStats: DispatcherFilterStats;
+  readDamage: { records: number; bytes: number };
   offsets: { min: number; max: number };
   offsetByTime: number;
   queryKey: Uint8Array[];
@@ -148,6 +156,10 @@ interface DispatcherState {
   /** The SQL92 groups with bloom bits; undefined when the bloom path is off. */
   readonly filters: ConsumerFilters | undefined;
   readonly totals: { pulls: number; unitsScanned: number; commitLogReads: number; bloomSkipped: number; delivered: number; corruptSkipped: number };
+  /** Damaged records found by pulls and look-ups. */
+  readonly readDamage: ReadDamageTally;
+  /** Damaged CommitLog stretches recovery found at this start. */
+  readonly knownDamage: readonly { readonly from: number; readonly to: number }[];
   /** Long-polling pulls waiting for their queue to grow. */
   held: HeldPull[];
   reputFrom: number;
@@ -221,6 +233,7 @@ function runPull(s: DispatcherState, m: PullQuery): PullReply {
   t.bloomSkipped += stats.bloomSkipped;
   t.delivered += stats.delivered;
   t.corruptSkipped += stats.corruptSkipped;
+  for (const c of r.corrupt) s.readDamage.note(c.commitLogOffset, c.size);
   const buffer = wholeBuffer(r.buffer.subarray(0, r.bufferTotalSize));
   const reply: PullReply = {
     stats,
@@ -244,6 +257,17 @@ function wholeBuffer(view: Uint8Array): Uint8Array<ArrayBuffer> {
   const b = view.buffer;
   if (b instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === b.byteLength) return new Uint8Array(b);
   return ownedCopy(view);
+}
+
+function isCorrupt(err: unknown): boolean {
+  return err instanceof PetrelError && err.code === 'ERR_STORE_CORRUPT';
+}
+
+/** A look-up met a damaged record: counted once, logged (on this thread only the log channel reaches the main thread's log). */
+function noteLookupDamage(s: DispatcherState, offset: number, by: 'key' | 'offset', topic: string | undefined): void {
+  const size = s.reader.claimedSizeAt(offset);
+  if (!s.readDamage.note(offset, size)) return;
+  log('error', 'a look-up found a damaged CommitLog record', { by, ...(topic === undefined ? {} : { topic }), commitLogOffset: offset, size });
 }
 
 /** Answers a held pull with what its queue holds now (its time is up, or the actor stops). */
@@ -331,6 +355,8 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
       enablePropertyFilter: args.enablePropertyFilter,
       filters,
       totals: { pulls: 0, unitsScanned: 0, commitLogReads: 0, bloomSkipped: 0, delivered: 0, corruptSkipped: 0 },
+      readDamage: new ReadDamageTally(),
+      knownDamage: args.damaged ?? [],
       held: [],
       reputFrom: Math.max(args.dispatchFrom, queues.maxPhysicOffset()),
       fence: undefined,
@@ -362,6 +388,9 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
     filterStats(s) {
       return { ...s.totals, bitmapsComputed: s.filters?.bitmapsComputed ?? 0 };
     },
+    readDamage(s) {
+      return { records: s.readDamage.records, bytes: s.readDamage.bytes };
+    },
     offsets(s, m) {
       const cq = s.queues.find(m.topic, m.queueId);
       return { min: cq?.minOffsetInQueue ?? 0, max: cq?.maxOffsetInQueue ?? 0 };
@@ -382,9 +411,11 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
       for (const phy of s.index.queryOffsets(m.topic, m.key, m.maxNum, m.begin, m.end)) {
         let msg: StoredMessage | undefined;
         try {
-          msg = s.reader.lookMessage(phy, limit);
+          msg = s.reader.lookMessage(phy, limit, true);
         } catch (err) {
           // a damaged candidate is skipped; it is the answer only when nothing sound is found
+          if (!isCorrupt(err)) throw err;
+          noteLookupDamage(s, phy, 'key', m.topic);
           corrupt = err;
           continue;
         }
@@ -401,7 +432,16 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
     },
     record(s, m) {
       const limit = s.positions.get(Position.DISPATCHED);
-      const msg = s.reader.lookMessage(m.offset, limit);
+      let msg: StoredMessage | undefined;
+      // Inside damage recovery or a read found, an offset with nothing there is damage too: the
+      // record that started there lost the bytes that said so.
+      const known = s.knownDamage.some((d) => d.from <= m.offset && m.offset < d.to) || s.readDamage.has(m.offset);
+      try {
+        msg = s.reader.lookMessage(m.offset, limit, known);
+      } catch (err) {
+        if (isCorrupt(err)) noteLookupDamage(s, m.offset, 'offset', undefined);
+        throw err;
+      }
       if (msg === undefined) return undefined;
       const bytes = s.reader.read(m.offset, msg.storeSize, limit);
       return bytes === undefined ? undefined : recordReply(bytes);
@@ -434,6 +474,8 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
       while (dispatchSlice(s));
       s.queues.flush(0);
       s.index.flush(true);
+      // the queues' ends, for the next start to notice last files gone (ConsumeQueueEnds.ts)
+      saveQueueEnds(s.store.storePathRootDir, s.queues);
     } catch (err) {
       // what is not dispatched now is dispatched from the CommitLog at the next start
       log('error', 'dispatch incomplete at stop: a store write failed', { at: s.reputFrom, error: err instanceof Error ? err.message : String(err) });

@@ -27,12 +27,13 @@ export async function spawnBrokerActors(
   maxPhy: number,
   queueOffsets: { topic: string; queueId: number; nextOffset: number }[],
   options: { readonly flushDelayMs?: number },
+  damaged: readonly { readonly from: number; readonly to: number }[] = [],
 ): Promise<BrokerActors> {
   const dispatcher = await system.spawn(dispatcherActor, {
     name: 'dispatcher',
     // A slave dispatches what it wrote: its bytes are already acknowledged by its master.
     args: { store, confirm: cfg.flushDiskType === 'SYNC_FLUSH' && cfg.brokerRole !== 'SLAVE' ? 'FLUSHED' : 'WROTE', positions: positions.buffer, dispatchFrom: maxPhy, enablePropertyFilter: cfg.enablePropertyFilter,
-      enableConsumeQueueExt: cfg.enableConsumeQueueExt, enableCalcFilterBitMap: cfg.enableCalcFilterBitMap },
+      enableConsumeQueueExt: cfg.enableConsumeQueueExt, enableCalcFilterBitMap: cfg.enableCalcFilterBitMap, damaged },
     supervision: { strategy: 'restart', maxRestarts: 3, withinMs: 60_000 },
   });
   const flush = await system.spawn(flushActor, {

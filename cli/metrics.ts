@@ -7,7 +7,8 @@
  *   path, a send's wait for its slave, actor crashes and restarts;
  * - the shared positions (actors/BrokerPositions.ts), read at scrape time: dispatch and flush
  *   lag in bytes;
- * - the broker, asked at scrape time: the disk-full flag and used share, flush durations (FlushActor runs on a worker thread, whose
+ * - the broker, asked at scrape time: the disk-full flag and used share, store damage found by
+ *   recovery and by reads (the dispatcher counts the latter), flush durations (FlushActor runs on a worker thread, whose
  *   channels never reach this one), a master's replication figures (ReplicationActor) and per
  *   group and queue consumer lag.
  * Metric names follow Prometheus conventions: counters end in _total, durations are seconds.
@@ -21,6 +22,7 @@ import { Position, type PositionSlot } from '../actors/BrokerPositions.js';
 import type { ReplicationStats } from '../actors/ReplicationActor.js';
 import { CHANNELS, log, type ChannelName } from '../common/diagnostics.js';
 import { PetrelError } from '../common/errors.js';
+import { NO_DAMAGE, type StoreDamage } from '../storage/DamageTally.js';
 
 /** What the metrics read from a broker; actors/Broker.ts fits it. */
 export interface MetricsSource {
@@ -33,6 +35,8 @@ export interface MetricsSource {
   replicationStats(): Promise<ReplicationStats | undefined>;
   /** The store's disk-full flag and the used share of its fullest filesystem (0..1). */
   diskSpace?(): { readonly full: boolean; readonly usedRatio: number };
+  /** Store damage found by recovery at start and by reads since. */
+  storeDamage?(): Promise<StoreDamage>;
 }
 
 /** Every metric name, so tests and dashboards refer to one list. */
@@ -52,6 +56,9 @@ export const METRIC_NAMES = {
   actorRestarts: 'petrelmq_actor_restarts_total',
   diskFull: 'petrelmq_store_disk_full',
   diskUsedRatio: 'petrelmq_store_disk_used_ratio',
+  corruptRanges: 'petrelmq_store_corrupt_ranges_total',
+  corruptBytes: 'petrelmq_store_corrupt_bytes_total',
+  rebuilt: 'petrelmq_store_rebuilt_total',
 } as const;
 
 /** 50 us .. 5 s: an append takes tens of microseconds, an fsync on a busy disk seconds. */
@@ -131,6 +138,45 @@ export class BrokerMetrics {
       registers,
       collect() {
         this.set(source.diskSpace?.().usedRatio ?? 0);
+      },
+    });
+    // Damage: recovery's figures are fixed at start, reads' grow; both are read from the broker
+    // at scrape time (reads are counted on the dispatcher's thread).
+    const damage = async (): Promise<StoreDamage> => (await source.storeDamage?.()) ?? NO_DAMAGE;
+    new Counter({
+      name: METRIC_NAMES.corruptRanges,
+      help: 'Damaged CommitLog stretches found, by where: recovery at start (skipped, the records after kept) or reads (damaged records pulls and look-ups met, each once); never served',
+      labelNames: ['found'],
+      registers,
+      async collect() {
+        const d = await damage();
+        this.reset();
+        this.inc({ found: 'recovery' }, d.recoveryRanges);
+        this.inc({ found: 'read' }, d.readRecords);
+      },
+    });
+    new Counter({
+      name: METRIC_NAMES.corruptBytes,
+      help: 'Bytes of the damaged CommitLog stretches counted in petrelmq_store_corrupt_ranges_total, by where they were found',
+      labelNames: ['found'],
+      registers,
+      async collect() {
+        const d = await damage();
+        this.reset();
+        this.inc({ found: 'recovery' }, d.recoveryBytes);
+        this.inc({ found: 'read' }, d.readBytes);
+      },
+    });
+    new Counter({
+      name: METRIC_NAMES.rebuilt,
+      help: 'Derived files rebuilt from the CommitLog at start because they were missing or damaged: ConsumeQueue ranges and IndexFiles',
+      labelNames: ['file'],
+      registers,
+      async collect() {
+        const d = await damage();
+        this.reset();
+        this.inc({ file: 'consumequeue' }, d.rebuiltQueues);
+        this.inc({ file: 'index' }, d.rebuiltIndexFiles);
       },
     });
     // A master's replication figures (undefined on a slave or without replication).

@@ -33,9 +33,11 @@ export const CHANNELS = {
   /** SlaveSyncResult: a slave copied its master's topics, offsets, delay offsets and groups (main thread) */
   slaveSynced: 'petrelmq:slave:synced',
   /**
-   * { where: 'recovery' | 'read'; file: 'commitlog'; from: number; to: number; bytes: number;
-   *   kept: boolean }: a damaged CommitLog stretch (kept: the records after it were kept), published
-   * by recovery on the thread that opens the store. Reads on worker threads log instead.
+   * { where: 'recovery'; file: 'commitlog'; from: number; to: number; bytes: number; kept: boolean }:
+   * a damaged CommitLog stretch (kept: the records after it were kept), published by recovery on
+   * the thread that opens the store. Reads on worker threads log at error instead ('a pull skipped
+   * damaged CommitLog records', 'a look-up found a damaged CommitLog record'), and count what they
+   * find for the petrelmq_store_corrupt_* metrics (storage/DamageTally.ts).
    */
   storeCorrupt: 'petrelmq:store:corrupt',
   /** { level: 'debug' | 'info' | 'warn' | 'error'; msg: string; [k: string]: unknown } */

@@ -65,21 +65,34 @@ export class CommitLogReader {
    * ERR_STORE_CORRUPT when they do but are not a sound record of this offset: a damaged body is
    * never served.
    */
-  lookMessage(offset: number, readLimit: number): MessageExt | undefined {
-    const bytes = this.lookRecord(offset, readLimit);
+  lookMessage(offset: number, readLimit: number, knownStart = false): MessageExt | undefined {
+    const bytes = this.lookRecord(offset, readLimit, knownStart);
     return bytes === undefined ? undefined : decodeMessage(bytes, 0);
   }
 
-  /** The record at `offset` as lookMessage finds it: a view for one request, checked. */
-  lookRecord(offset: number, readLimit: number): Uint8Array | undefined {
+  /**
+   * The record at `offset` as lookMessage finds it: a view for one request, checked.
+   * `knownStart`: a record is known to have started there (an index entry says so), so bytes
+   * that do not claim a record start are damage too, not "nothing stored".
+   */
+  lookRecord(offset: number, readLimit: number, knownStart = false): Uint8Array | undefined {
     const file = offset + 8 <= readLimit ? this.#fileFor(offset) : undefined;
     if (file === undefined) return undefined;
     const pos = offset - file.fileFromOffset;
     const size = recordSizeAt(file, pos);
-    if (size === 0 || !claimsRecordStart(file, pos)) return undefined;
+    if (!knownStart && (size === 0 || !claimsRecordStart(file, pos))) return undefined;
     const bytes = size > 0 ? this.read(offset, size, readLimit) : undefined;
     if (bytes === undefined || !isServableRecord(bytes, 0, size, offset)) throw corruptAt(offset);
     return bytes;
+  }
+
+  /** The TOTALSIZE stored at `offset` when it is a plausible record size there; 0 otherwise (for reporting damage). */
+  claimedSizeAt(offset: number): number {
+    const file = this.#fileFor(offset);
+    if (file === undefined) return 0;
+    const pos = offset - file.fileFromOffset;
+    const size = pos + 8 <= file.fileSize ? recordSizeAt(file, pos) : 0;
+    return size > 0 && pos + size <= file.fileSize ? size : 0;
   }
 
   /** STORETIMESTAMP of the record at `offset`, or undefined when it is not a readable record. */

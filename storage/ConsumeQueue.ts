@@ -98,6 +98,10 @@ export class ConsumeQueue {
   #maxPhysicOffset = -1;
   /** Logical byte offset of the first unit still usable. */
   #minLogicOffset = 0;
+  /** The furthest end recover() found in the files (before any cut at the CommitLog's end). */
+  #unitsEnd = 0;
+  /** The queue's end when a rebuild began. */
+  #rebuildFloor = 0;
 
   constructor(options: ConsumeQueueOptions) {
     this.topic = options.topic;
@@ -164,6 +168,7 @@ export class ConsumeQueue {
     }
     this.queue.flushedWhere = end;
     this.#maxPhysicOffset = this.#lastUnitEnd();
+    this.#unitsEnd = Math.max(this.#unitsEnd, end);
     return end;
   }
 
@@ -218,10 +223,37 @@ export class ConsumeQueue {
   }
 
   /**
+   * The files at the end of the queue that are gone: the queue ends before `expected.maxOffset`,
+   * the end it had when it was last closed (ConsumeQueueEnds.ts). Whole files from the one the
+   * queue ends in (or the saved min offset's, when the queue has nothing) to the saved end; their
+   * records lie after the last unit before that file and no later than the saved last record.
+   */
+  tailDamage(expected: { readonly minOffset: number; readonly maxOffset: number; readonly maxPhysicOffset: number }, logEnd: number): CqDamage | undefined {
+    const max = this.maxOffsetInQueue;
+    const phyTo = expected.maxPhysicOffset < 0 ? logEnd : Math.min(expected.maxPhysicOffset, logEnd);
+    // Units found at open reaching the saved end: the queue is shorter now only because the
+    // CommitLog was cut, and the records of the units cut are gone with it.
+    if (this.#unitsEnd / CQ_STORE_UNIT_SIZE >= expected.maxOffset || max >= expected.maxOffset) return undefined;
+    const size = this.queue.fileSize;
+    const start = (this.queue.files.length === 0 ? Math.max(max, expected.minOffset) : max) * CQ_STORE_UNIT_SIZE;
+    const from = start - (start % size);
+    const to = Math.ceil((expected.maxOffset * CQ_STORE_UNIT_SIZE) / size) * size;
+    const unit = emptyCqUnit();
+    let phyFrom = -1;
+    for (let q = from / CQ_STORE_UNIT_SIZE - 1; q >= this.minOffsetInQueue && this.getUnit(q, unit); q--) {
+      if (unit.size === BLANK_UNIT_SIZE) continue;
+      phyFrom = unit.physicalOffset + unit.size;
+      break;
+    }
+    return { from, to, phyFrom, phyTo };
+  }
+
+  /**
    * Makes the files of `damage` exist and zeroes them, for their units to be written again from
    * the CommitLog with putRebuiltUnit and closed with endRebuild.
    */
   beginRebuild(damage: CqDamage): void {
+    this.#rebuildFloor = this.queue.maxOffset();
     const size = this.queue.fileSize;
     let created = false;
     for (let from = damage.from; from < damage.to; from += size) {
@@ -259,7 +291,8 @@ export class ConsumeQueue {
 
   /**
    * Ends a rebuild: queue offsets no record claimed become pre-blank units (a file before the last
-   * is full; the last ends after its last unit) and the positions are set again.
+   * is full; the last ends after its last unit, and no earlier than the queue ended before the
+   * rebuild) and the positions are set again.
    */
   endRebuild(damage: CqDamage): void {
     const size = this.queue.fileSize;
@@ -267,7 +300,9 @@ export class ConsumeQueue {
     for (let from = damage.from; from < damage.to; from += size) {
       const file = this.queue.findByOffset(from);
       if (file === undefined) continue;
-      const upTo = file === last ? file.wrotePosition : file.fileSize - (file.fileSize % CQ_STORE_UNIT_SIZE);
+      // The queue never ends before it did: offsets it had handed out are not handed out again.
+      const whole = file.fileSize - (file.fileSize % CQ_STORE_UNIT_SIZE);
+      const upTo = file === last ? Math.max(file.wrotePosition, Math.min(whole, this.#rebuildFloor - file.fileFromOffset)) : whole;
       for (let pos = 0; pos < upTo; pos += CQ_STORE_UNIT_SIZE) {
         if (isZeroUnit(file, pos)) writeUnit(file, pos, 0, BLANK_UNIT_SIZE, 0);
       }

@@ -2,7 +2,9 @@
  * Rebuilding ConsumeQueue files from the CommitLog at open: a file missing between the first and
  * the last of a queue (deleted by hand, lost), or one holding units that cannot be right (zeroed,
  * out of CommitLog order, pointing past the log's end), would otherwise leave its queue offsets
- * unreadable for good (a pull there finds nothing and its consumers stop).
+ * unreadable for good (a pull there finds nothing and its consumers stop). So would the last files
+ * of a queue (or its whole folder) being gone, which the units cannot show: the queue's end at the
+ * last close (ConsumeQueueEnds.ts) does, and the files up to it are rebuilt the same way.
  *
  * For each such range of files, ConsumeQueue.inspect gives the CommitLog span its records lie in
  * (between the sound units on either side); one walk over the union of those spans (RecordScan.ts,
@@ -23,6 +25,7 @@ import { decodeDispatchRequest, type RecordCheckOptions } from './MessageDecoder
 import { emptyLocatedRecord, locateRecord } from './RecordAccess.js';
 import { SysFlag, transactionType } from './RecordLayout.js';
 import { walkRecords, type DamagedRange } from './RecordScan.js';
+import type { QueueEnd } from './ConsumeQueueEnds.js';
 
 /** One range of a queue rebuilt: queue offsets [from, to) and how many units records gave it. */
 export interface RepairedQueue {
@@ -32,6 +35,8 @@ export interface RepairedQueue {
   readonly to: number;
   /** Units written from CommitLog records (the rest of the range became pre-blank units). */
   readonly units: number;
+  /** What was wrong: files missing or holding bad units between sound ones, or the queue's last files gone. */
+  readonly cause: 'middle' | 'tail';
 }
 
 export interface RepairContext {
@@ -43,11 +48,16 @@ export interface RepairContext {
   readonly end: number;
   /** What recovery's walk already checked, so the rebuild walk does not check it again. */
   readonly trusted: { readonly from: number; readonly to: number; readonly damaged: readonly DamagedRange[] };
+  /** Each queue's end when the store was last closed (ConsumeQueueEnds.ts): a queue now shorter lost its last files. */
+  readonly expectedEnds?: readonly QueueEnd[];
+  /** Damage the rebuild's walk finds outside the trusted range is added here. */
+  readonly found?: DamagedRange[];
 }
 
 interface Job {
   readonly cq: ConsumeQueue;
-  readonly damage: CqDamage;
+  damage: CqDamage;
+  cause: 'middle' | 'tail';
   units: number;
 }
 
@@ -59,15 +69,32 @@ export function repairConsumeQueues(ctx: RepairContext): RepairedQueue[] {
   const jobs = new Map<string, Job[]>();
   let phyFrom = Number.POSITIVE_INFINITY;
   let phyTo = -1;
-  for (const cq of ctx.consumeQueues.queues()) {
-    for (const damage of cq.inspect(ctx.end)) {
-      const key = keyOf(cq.topic, cq.queueId);
-      let list = jobs.get(key);
-      if (list === undefined) jobs.set(key, (list = []));
-      list.push({ cq, damage, units: 0 });
-      phyFrom = Math.min(phyFrom, Math.max(damage.phyFrom, 0));
-      phyTo = Math.max(phyTo, damage.phyTo);
+  const add = (cq: ConsumeQueue, damage: CqDamage, cause: Job['cause']): void => {
+    const key = keyOf(cq.topic, cq.queueId);
+    let list = jobs.get(key);
+    if (list === undefined) jobs.set(key, (list = []));
+    const last = list[list.length - 1];
+    if (last !== undefined && cause === 'tail' && last.damage.to >= damage.from) {
+      // bad files reaching the end, and files gone after them: one range
+      last.damage = { from: last.damage.from, to: Math.max(last.damage.to, damage.to), phyFrom: last.damage.phyFrom, phyTo: Math.max(last.damage.phyTo, damage.phyTo) };
+      last.cause = 'tail';
+    } else {
+      list.push({ cq, damage, cause, units: 0 });
     }
+    phyFrom = Math.min(phyFrom, Math.max(damage.phyFrom, 0));
+    phyTo = Math.max(phyTo, damage.phyTo);
+  };
+  // Queues whose folder is gone altogether are made first, so that the loop below sees them.
+  const ends = new Map<string, QueueEnd>();
+  for (const e of ctx.expectedEnds ?? []) {
+    ends.set(keyOf(e.topic, e.queueId), e);
+    ctx.consumeQueues.findOrCreate(e.topic, e.queueId);
+  }
+  for (const cq of [...ctx.consumeQueues.queues()]) {
+    for (const damage of cq.inspect(ctx.end)) add(cq, damage, 'middle');
+    const expected = ends.get(keyOf(cq.topic, cq.queueId));
+    const tail = expected === undefined ? undefined : cq.tailDamage(expected, ctx.end);
+    if (tail !== undefined) add(cq, tail, 'tail');
   }
   if (jobs.size === 0) return [];
   for (const list of jobs.values()) for (const job of list) job.cq.beginRebuild(job.damage);
@@ -76,7 +103,7 @@ export function repairConsumeQueues(ctx: RepairContext): RepairedQueue[] {
   const located = emptyLocatedRecord();
   const start = Math.max(phyFrom, ctx.commitLog.minOffset());
   if (start < phyTo) {
-    walkRecords(ctx.commitLog.queue, start, {
+    const walk = walkRecords(ctx.commitLog.queue, start, {
       check: ctx.check,
       to: Math.min(phyTo, ctx.end),
       trusted: ctx.trusted,
@@ -96,6 +123,7 @@ export function repairConsumeQueues(ctx: RepairContext): RepairedQueue[] {
         }
       },
     });
+    ctx.found?.push(...walk.damaged);
   }
   const out: RepairedQueue[] = [];
   for (const list of jobs.values()) {
@@ -107,6 +135,7 @@ export function repairConsumeQueues(ctx: RepairContext): RepairedQueue[] {
         from: job.damage.from / CQ_STORE_UNIT_SIZE,
         to: job.damage.to / CQ_STORE_UNIT_SIZE,
         units: job.units,
+        cause: job.cause,
       });
     }
   }

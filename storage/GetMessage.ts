@@ -8,6 +8,8 @@
 import type { ConsumeQueueStore } from './ConsumeQueueStore.js';
 import { BLANK_UNIT_SIZE, CQ_STORE_UNIT_SIZE, emptyCqUnit, isExtTagsCode } from './ConsumeQueue.js';
 import { decodeProperties, isServableRecord } from './MessageDecoder.js';
+import { OFF_QUEUE_ID, OFF_QUEUE_OFFSET } from './RecordLayout.js';
+import { getLong } from './Long.js';
 import { ACCEPT_ALL, type ConsumeQueueExtUnitView } from './MessageFilter.js';
 import type { MessageStoreConfig } from './StoreConfig.js';
 import { GetMessageStatus, type CorruptUnit, type GetMessageRequest, type GetMessageResult, type GotMessage } from './StoreResults.js';
@@ -111,8 +113,9 @@ export function getMessage(ctx: GetMessageContext, req: GetMessageRequest): GetM
       skipBelow = phy - (phy % commitLog.fileSize) + commitLog.fileSize;
       continue;
     }
-    // A damaged record is never served: it is skipped like a filtered one and reported.
-    if (!isServableRecord(data, 0, size, phy, config.forceVerifyPropCRC)) {
+    // A damaged record is never served: it is skipped like a filtered one and reported. Beyond
+    // the record check, it must be the record of this queue offset of this queue.
+    if (!isServableRecord(data, 0, size, phy, config.forceVerifyPropCRC) || !isRecordOf(data, cq.queueId, q)) {
       corrupt.push({ queueOffset: q, commitLogOffset: phy, size });
       continue;
     }
@@ -138,6 +141,12 @@ export function getMessage(ctx: GetMessageContext, req: GetMessageRequest): GetM
     suggestPullingFromSlave: maxPhy - maxPhyPulling > ctx.hotBytes,
     corrupt,
   };
+}
+
+/** True when the record says it is queue offset `queueOffset` of queue `queueId`, as its unit does. */
+function isRecordOf(data: Uint8Array, queueId: number, queueOffset: number): boolean {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return view.getInt32(OFF_QUEUE_ID) === queueId && getLong(view, OFF_QUEUE_OFFSET) === queueOffset;
 }
 
 /** RocketMQ's isTheBatchFull: checked before adding each message after the first. */

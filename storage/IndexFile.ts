@@ -95,7 +95,23 @@ export class IndexFile {
         log('warn', 'index file slots not reserved: the disk has no room', { path, error: err instanceof Error ? err.message : String(err) });
       }
     }
-    return new IndexFile(file, slotNum, indexNum);
+    const index = new IndexFile(file, slotNum, indexNum);
+    if (options.readOnly !== true) index.#settleTornPut();
+    return index;
+  }
+
+  /**
+   * A process killed inside putKey can leave the header's end naming the entry just written
+   * while its count does not include it yet: the end goes back to the last counted entry (its
+   * time to the second the entry stores), so the uncounted record is indexed again.
+   */
+  #settleTornPut(): void {
+    const n = this.#indexCount;
+    if (n <= 1 || n >= this.indexNum) return;
+    if (this.entryPhyOffset(n - 1) === this.#endPhyOffset || this.entryPhyOffset(n) !== this.#endPhyOffset) return;
+    this.#endPhyOffset = this.entryPhyOffset(n - 1);
+    this.#endTimestamp = this.#beginTimestamp + this.file.getInt32(this.#entryAt(n - 1) + OFF_ENTRY_TIME_DIFF) * 1000;
+    this.#writeHeader();
   }
 
   get beginTimestamp(): number {
@@ -119,6 +135,27 @@ export class IndexFile {
   }
   get path(): string {
     return this.file.path;
+  }
+
+  /**
+   * Why the header cannot be right, or undefined when it holds together: counts in range, begin
+   * not after end, and (with entries) the first and last entries' offsets equal to the header's
+   * begin and end. Damage inside the slots or entries that leaves all of this intact is not seen
+   * here; a query still checks every record it is led to, so it never answers a wrong message.
+   */
+  inconsistency(): string | undefined {
+    const f = this.file;
+    const count = f.getInt32(OFF_INDEX_COUNT);
+    const slots = this.#hashSlotCount;
+    if (count < 0 || count > this.indexNum) return `index count ${count} is outside [0, ${this.indexNum}]`;
+    if (slots < 0 || slots > this.slotNum || slots > Math.max(0, count - 1)) return `hash slot count ${slots} does not fit ${count} entries in ${this.slotNum} slots`;
+    // An empty file's offsets and times are only where the file before it ended.
+    if (this.#indexCount <= 1) return undefined;
+    if (this.#beginPhyOffset < 0 || this.#endPhyOffset < this.#beginPhyOffset) return `CommitLog offsets ${this.#beginPhyOffset}..${this.#endPhyOffset} are out of order`;
+    if (this.#beginTimestamp < 0 || this.#endTimestamp < this.#beginTimestamp) return `store times ${this.#beginTimestamp}..${this.#endTimestamp} are out of order`;
+    if (this.entryPhyOffset(1) !== this.#beginPhyOffset) return `its first entry points at ${this.entryPhyOffset(1)}, its header begins at ${this.#beginPhyOffset}`;
+    if (this.entryPhyOffset(this.#indexCount - 1) !== this.#endPhyOffset) return `its last entry points at ${this.entryPhyOffset(this.#indexCount - 1)}, its header ends at ${this.#endPhyOffset}`;
+    return undefined;
   }
 
   isFull(): boolean {
@@ -219,6 +256,22 @@ export class IndexFile {
       if (prev <= 0 || prev >= next || time + 999 < begin) break;
       next = prev;
     }
+  }
+
+  /** True when an entry files CommitLog offset `phy` under `keyHash` (its slot's chain is walked down to older offsets). */
+  hasEntry(keyHash: number, phy: number): boolean {
+    const f = this.file;
+    let next = f.getInt32(this.#slotAt(keyHash % this.slotNum));
+    for (let guard = 0; next > 0 && next < this.#indexCount && guard < this.#indexCount; guard++) {
+      const at = this.#entryAt(next);
+      const entryPhy = f.getLong(at + OFF_ENTRY_PHY_OFFSET);
+      if (entryPhy === phy && f.getInt32(at + OFF_ENTRY_HASH) === keyHash) return true;
+      if (entryPhy < phy) return false;
+      const prev = f.getInt32(at + OFF_ENTRY_PREV);
+      if (prev >= next) return false;
+      next = prev;
+    }
+    return false;
   }
 
   /** CommitLog offset of entry `n` (1-based). */

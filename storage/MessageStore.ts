@@ -31,6 +31,7 @@ import { commitLogPath, parseStoreConfig, type MessageStoreConfig } from './Stor
 import { AbortFile, StoreLock } from './StoreLock.js';
 import { checkpointPath } from './StorePaths.js';
 import { recoverStore, type RecoveryResult } from './StoreRecovery.js';
+import { loadQueueEnds, saveQueueEnds } from './ConsumeQueueEnds.js';
 import { claimsRecordStart, damagedBytes } from './RecordScan.js';
 import { PutMessageResult, PutMessageStatus, type GetMessageRequest, type GetMessageResult } from './StoreResults.js';
 
@@ -126,6 +127,7 @@ export class MessageStore {
           check: { checkCrc: config.checkCRCOnRecover, requirePropertiesCrc: config.forceVerifyPropCRC },
           delayLevelsMs: this.#delayLevels,
           dispatchers: this.#dispatchers,
+          queueEnds: loadQueueEnds(this.#root),
         },
         abnormal,
       );
@@ -214,16 +216,19 @@ export class MessageStore {
   /**
    * The message stored at `commitLogOffset`, decoded (body copied), or undefined when nothing is
    * stored there (or the bytes there do not claim to start a record). ERR_STORE_CORRUPT when they
-   * do but are not a sound record of that offset.
+   * do but are not a sound record of that offset, or, with `knownStart` (the index says a record
+   * started there), when they are anything but a sound record.
    */
-  lookMessageByOffset(commitLogOffset: number): MessageExt | undefined {
+  lookMessageByOffset(commitLogOffset: number, knownStart = false): MessageExt | undefined {
     this.#checkOpen();
     const file = this.#commitLog.fileFor(commitLogOffset);
     if (file === undefined || commitLogOffset < this.#commitLog.minOffset()) return undefined;
     const pos = commitLogOffset - file.fileFromOffset;
     const head = file.read(pos, Math.min(8, file.fileSize - pos));
     const headView = head.length < 8 ? undefined : new DataView(head.buffer, head.byteOffset, 8);
-    if ((headView !== undefined && headView.getInt32(4) === BLANK_MAGIC) || !claimsRecordStart(file, pos)) return undefined;
+    const claims = !(headView !== undefined && headView.getInt32(4) === BLANK_MAGIC) && claimsRecordStart(file, pos);
+    // an index entry says a record started here: bytes that no longer say so are damage
+    if (!claims && !knownStart) return undefined;
     const size = headView === undefined ? 0 : headView.getInt32(0);
     if (size <= 0 || pos + size > file.wrotePosition) throw corruptAt(commitLogOffset);
     const bytes = file.read(pos, size);
@@ -250,7 +255,7 @@ export class MessageStore {
       const accept = (phy: number): boolean => {
         let msg: MessageExt | undefined;
         try {
-          msg = this.lookMessageByOffset(phy);
+          msg = this.lookMessageByOffset(phy, true);
         } catch (err) {
           // A damaged candidate may or may not have been the key: skipped, and reported when
           // nothing sound answers the query.
@@ -385,6 +390,7 @@ export class MessageStore {
     if (!this.#open) return;
     this.flush(0);
     this.#index?.flush(true);
+    saveQueueEnds(this.#root, this.#consumeQueues);
     this.#open = false;
     this.#closeFiles();
     AbortFile.remove(this.#root);

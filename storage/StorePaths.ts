@@ -9,6 +9,7 @@
  *     abort                                          present while the store is open
  *     lock                                           the pid of the process holding the store
  *     config/                                        broker JSON files (topics.json, ...)
+ *     config/consumeQueueEnds.json                   each ConsumeQueue's end at the last close
  */
 import path from 'node:path';
 
@@ -42,6 +43,10 @@ export function lockPath(root: string): string {
 
 export function configDir(root: string): string {
   return path.join(root, 'config');
+}
+
+export function consumeQueueEndsPath(root: string): string {
+  return path.join(root, 'config', 'consumeQueueEnds.json');
 }
 
 /** RocketMQ's UtilAll.offset2FileName: the offset, zero-padded to 20 digits. */

@@ -32,6 +32,8 @@ import type { CommitLogDispatcher } from './CommitLogDispatcher.js';
 import { emptyDispatchRequest } from './CommitLogDispatcher.js';
 import type { ConsumeQueueStore } from './ConsumeQueueStore.js';
 import { repairConsumeQueues, type RepairedQueue } from './ConsumeQueueRepair.js';
+import { repairIndex, type RepairedIndexRange } from './IndexRepair.js';
+import type { QueueEnd } from './ConsumeQueueEnds.js';
 import type { IndexService } from './IndexService.js';
 import type { MappedFile } from './MappedFile.js';
 import { decodeDispatchRequest, readStoreTimestamp, type RecordCheckOptions } from './MessageDecoder.js';
@@ -48,6 +50,8 @@ export interface RecoveryContext {
   readonly delayLevelsMs: readonly number[];
   /** Every dispatcher, in order (ConsumeQueue first, index next, others after). */
   readonly dispatchers: readonly CommitLogDispatcher[];
+  /** Each ConsumeQueue's end at the last close (ConsumeQueueEnds.ts); none: last files going missing is not noticed. */
+  readonly queueEnds?: readonly QueueEnd[];
 }
 
 export interface RecoveryResult {
@@ -69,6 +73,10 @@ export interface RecoveryResult {
   readonly lostTail: DamagedRange | undefined;
   /** ConsumeQueue files rebuilt from the CommitLog (missing, or holding invalid units). */
   readonly repairedQueues: readonly RepairedQueue[];
+  /** CommitLog stretches indexed again into new IndexFiles (a file missing in the middle, or damaged and dropped). */
+  readonly repairedIndexFiles: readonly RepairedIndexRange[];
+  /** IndexFiles found damaged at load and deleted (their records indexed again), with why. */
+  readonly droppedIndexFiles: readonly { readonly file: string; readonly reason: string }[];
 }
 
 /** For abnormal recovery: the newest file whose first record is sound and old enough. */
@@ -155,8 +163,10 @@ export function recoverStore(ctx: RecoveryContext, abnormal: boolean): RecoveryR
   commitLog.truncate(end, abnormal);
   if (walk.lastRecord >= 0) commitLog.lastStoreTimestamp = Math.max(commitLog.lastStoreTimestamp, storeTimeAt(commitLog, walk.lastRecord) ?? 0);
 
+  // One list: damage a later walk finds (outside the checked range) is jumped over by the next.
   const trusted = { from: scanFrom, to: end, damaged };
-  const repairedQueues = repairConsumeQueues({ commitLog, consumeQueues, check: ctx.check, delayLevelsMs: ctx.delayLevelsMs, end, trusted });
+  const repairedQueues = repairConsumeQueues({ commitLog, consumeQueues, check: ctx.check, delayLevelsMs: ctx.delayLevelsMs, end, trusted, found: damaged, expectedEnds: ctx.queueEnds ?? [] });
+  const repairedIndexFiles = index === undefined ? [] : repairIndex({ commitLog, index, check: ctx.check, delayLevelsMs: ctx.delayLevelsMs, trusted, found: damaged });
 
   let reputFrom: number;
   if (abnormal) {
@@ -164,10 +174,11 @@ export function recoverStore(ctx: RecoveryContext, abnormal: boolean): RecoveryR
   } else {
     const cqEnd = consumeQueues.maxPhysicOffset();
     reputFrom = cqEnd >= 0 ? cqEnd : commitLog.minOffset();
-    if (index !== undefined) {
-      const last = index.lastIndexedPhyOffset;
-      reputFrom = Math.min(reputFrom, last >= 0 ? last : commitLog.minOffset());
-    }
+  }
+  // Whatever the index lacks after its last file (files dropped as damaged at load included).
+  if (index !== undefined) {
+    const last = index.lastIndexedPhyOffset;
+    reputFrom = Math.min(reputFrom, last >= 0 ? last : commitLog.minOffset());
   }
   const redispatched = redispatch(commitLog, reputFrom, end, ctx.dispatchers, ctx.delayLevelsMs, ctx.check, trusted, damaged);
   checkpoint.confirmPhyOffset = end;
@@ -180,6 +191,8 @@ export function recoverStore(ctx: RecoveryContext, abnormal: boolean): RecoveryR
     damaged,
     lostTail,
     repairedQueues,
+    repairedIndexFiles,
+    droppedIndexFiles: index?.dropped ?? [],
   };
   reportDamage(result);
   return result;
@@ -188,7 +201,7 @@ export function recoverStore(ctx: RecoveryContext, abnormal: boolean): RecoveryR
 /** Damage is an error: each range on the storeCorrupt channel and in the log, with the totals. */
 function reportDamage(r: RecoveryResult): void {
   const ranges = r.lostTail === undefined ? r.damaged : [...r.damaged, r.lostTail];
-  if (ranges.length === 0 && r.repairedQueues.length === 0) return;
+  if (ranges.length === 0 && r.repairedQueues.length === 0 && r.repairedIndexFiles.length === 0 && r.droppedIndexFiles.length === 0) return;
   const ch = channel(CHANNELS.storeCorrupt);
   const bytes = damagedBytes(ranges);
   for (const d of r.damaged) {
@@ -197,8 +210,10 @@ function reportDamage(r: RecoveryResult): void {
   if (r.lostTail !== undefined && ch.hasSubscribers) {
     ch.publish({ where: 'recovery', file: 'commitlog', from: r.lostTail.from, to: r.lostTail.to, bytes: r.lostTail.to - r.lostTail.from, kept: false });
   }
+  for (const f of r.droppedIndexFiles) log('error', 'IndexFile damaged: dropped, its records are indexed again', { file: f.file, reason: f.reason });
+  for (const g of r.repairedIndexFiles) log('error', 'IndexFiles rebuilt from the CommitLog', { fromOffset: g.from, toOffset: g.to, files: g.files });
   for (const q of r.repairedQueues) {
-    log('error', 'ConsumeQueue files rebuilt from the CommitLog', { topic: q.topic, queueId: q.queueId, fromOffset: q.from, toOffset: q.to, units: q.units });
+    log('error', 'ConsumeQueue files rebuilt from the CommitLog', { topic: q.topic, queueId: q.queueId, fromOffset: q.from, toOffset: q.to, units: q.units, cause: q.cause === 'tail' ? 'last files missing' : 'files missing or damaged' });
   }
   if (ranges.length > 0) {
     log('error', 'CommitLog damage found at recovery', {

@@ -8,6 +8,9 @@ import { connectBrokerApi } from '../../protocol/remoting/RemoteBrokerApi.js';
 import { METRIC_NAMES } from '../../cli/metrics.js';
 import { body, until, untilQueued } from '../helpers/broker.js';
 import { tempDir } from '../helpers/tmp.js';
+import { Broker } from '../../actors/Broker.js';
+import { Position } from '../../actors/BrokerPositions.js';
+import { commitLogFileAt, flipBytes, pullEverything, recordsHit, sendNumbered } from '../helpers/damage.js';
 import { readyString, startCli } from './cliHarness.js';
 
 /** The value of the first sample line `name{...labels...} value` whose labels include `having`. */
@@ -108,4 +111,39 @@ test('metrics - a SYNC_MASTER with a slave process reports replication latency, 
   t.like(JSON.parse(connected[0] ?? '{}'), { level: 30, actor: 'replication', master: readyString(master, 'ha') });
   t.is((await slave.stop()).code, 0);
   t.is((await master.stop()).code, 0);
+});
+
+test('metrics - store damage found at start and by reads is on /metrics and logged at error level', async (t) => {
+  t.timeout(120_000);
+  const store = tempDir(t);
+  // A store with 2,000 messages, stopped cleanly, then 64 bytes flipped between two records.
+  const broker = await Broker.start({ storePathRootDir: store, flushDiskType: 'SYNC_FLUSH' });
+  await broker.createTopic({ topic: 'Hurt', readQueueNums: 2, writeQueueNums: 2 });
+  const sent = await sendNumbered(broker, 'Hurt', 2_000);
+  const end = broker.positions.get(Position.WROTE);
+  await broker.shutdown();
+  const middle = [...sent].sort((a, b) => a.result.commitLogOffset - b.result.commitLogOffset)[1000]?.result.commitLogOffset ?? 0;
+  const { file, position } = commitLogFileAt(store, 1024 * 1024 * 1024, middle - 32);
+  flipBytes(file, position, 64);
+  const hit = recordsHit(sent, middle - 32, 64, end);
+  t.is(hit.length, 2);
+
+  const running = await startCli(t, ['start', '--store', store, '--grpc-port', '0', '--remoting-port', '0', '--metrics-port', '0', '--json', '--log-level', 'error']);
+  const url = readyString(running, 'metrics');
+  let text = await (await fetch(url)).text();
+  t.is(sample(text, METRIC_NAMES.corruptRanges, 'found="recovery"'), 1);
+  const bytes = sample(text, METRIC_NAMES.corruptBytes, 'found="recovery"') ?? 0;
+  t.true(bytes > 64, `${bytes} bytes: the two records hit`);
+  t.is(sample(text, METRIC_NAMES.corruptRanges, 'found="read"'), 0);
+  const errors = running.stderr().split('\n').filter((l) => l.includes('"level":50'));
+  t.true(errors.some((l) => l.includes('CommitLog damage found at recovery') && l.includes('"ranges":1')), running.stderr());
+  t.true(errors.some((l) => l.includes('store damage') && l.includes('"kept":true')), running.stderr());
+
+  const api = await connectBrokerApi(readyString(running, 'remoting'));
+  t.teardown(() => api.close());
+  t.is((await pullEverything(api, 'Hurt')).length, sent.length - hit.length);
+  text = await (await fetch(url)).text();
+  t.is(sample(text, METRIC_NAMES.corruptRanges, 'found="read"'), 2);
+  t.is(sample(text, METRIC_NAMES.corruptBytes, 'found="read"'), bytes);
+  t.is((await running.stop()).code, 0);
 });
