@@ -5,13 +5,13 @@
 export { PetrelError, ERROR_CODES, isPetrelError } from './common/errors.js';
 export type { ErrorCode, PetrelErrorData } from './common/errors.js';
 export { Broker, type BrokerStartOptions } from './actors/Broker.js';
-export { brokerHandle, connectBroker, type BrokerHandle } from './actors/BrokerHandle.js';
+export { brokerHandle, connectBroker, type BrokerHandle } from './protocol/BrokerLink.js';
 export { parseBrokerConfig, readBrokerConf, type BrokerConfig, type BrokerConfigInput } from './actors/BrokerConfig.js';
 export {
   SendStatus, MessageModel, GetMessageStatus, Perm,
   type BrokerApi, type Message, type MessageExt, type SendResult, type MessageQueue, type TopicConfig, type TopicRoute,
   type PullRequest, type PullResult, type FilterSpec, type QueueLag, type ConsumerProgress,
-} from './actors/BrokerApi.js';
+} from './api/BrokerApi.js';
 export { Producer, type ProducerOptions, type ProducerNamesrvOptions, type MessageQueueSelector, type SendCallback } from './client/Producer.js';
 export { PushConsumer } from './client/PushConsumer.js';
 export { PullConsumer, type PullConsumerOptions, type QueueIteratorOptions } from './client/PullConsumer.js';

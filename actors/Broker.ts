@@ -36,7 +36,7 @@ import path from 'node:path';
 import type {
   BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, PullRequest, PullResult, SendResult,
   SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
-} from './BrokerApi.js';
+} from '../api/BrokerApi.js';
 import { BrokerPositions, Position } from './BrokerPositions.js';
 import { BrokerQueries } from './BrokerQueries.js';
 import { ConsumerGroups } from './ConsumerGroups.js';

@@ -7,7 +7,7 @@ import type { ActorRef } from '../runtime/ActorRef.js';
 import { PetrelError } from '../common/errors.js';
 import { decodeOffsetMessageId } from '../storage/MessageId.js';
 import { decodeMessage } from '../storage/MessageDecoder.js';
-import type { ConsumerProgress, ConsumerRegistration, MessageExt, QueueLag, TopicConfig } from './BrokerApi.js';
+import type { ConsumerProgress, ConsumerRegistration, MessageExt, QueueLag, TopicConfig } from '../api/BrokerApi.js';
 import type { ConsumerOffsets } from './ConsumerOffsets.js';
 import type { DispatcherMsg, DispatcherReplies } from './DispatcherActor.js';
 import { toPublic } from './messageConvert.js';

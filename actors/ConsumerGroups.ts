@@ -5,7 +5,7 @@
  * clients register again, as they do with RocketMQ.
  */
 import { PetrelError } from '../common/errors.js';
-import type { ConsumerRegistration } from './BrokerApi.js';
+import type { ConsumerRegistration } from '../api/BrokerApi.js';
 
 interface Member {
   readonly registration: ConsumerRegistration;

@@ -32,7 +32,7 @@ import { commitLogPath } from '../storage/StoreConfig.js';
 import { BloomFilter } from '../filter/bloom/BloomFilter.js';
 import { parseDelayLevels } from './BrokerConfig.js';
 import { BrokerPositions, Position, type PositionSlot } from './BrokerPositions.js';
-import type { FilterSpec } from './BrokerApi.js';
+import type { FilterSpec } from '../api/BrokerApi.js';
 import { ConsumerFilters, newestDispatchedStoreTimestamp, type FilterRegistration, type SqlSubscription } from './ConsumerFilters.js';
 import { filteredPull, type PullStats } from './FilteredPull.js';
 

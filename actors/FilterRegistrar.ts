@@ -6,7 +6,7 @@
  * dropped ones departed. Sent in the order the changes happen, so the dispatcher sees them in
  * that order. In memory only: the dispatcher persists what it needs.
  */
-import type { ConsumerRegistration } from './BrokerApi.js';
+import type { ConsumerRegistration } from '../api/BrokerApi.js';
 import type { ConsumerGroups } from './ConsumerGroups.js';
 import type { FilterRegistration, SqlSubscription } from './ConsumerFilters.js';
 

@@ -13,7 +13,7 @@ import { getMessage, type GetMessageContext } from '../storage/GetMessage.js';
 import type { MessageFilter as StoreFilter } from '../storage/MessageFilter.js';
 import { log } from '../common/diagnostics.js';
 import { GetMessageStatus, type GetMessageResult, type GetMessageStatus as StoreGetMessageStatus } from '../storage/StoreResults.js';
-import type { FilterSpec, GetMessageStatus as ApiGetMessageStatus } from './BrokerApi.js';
+import type { FilterSpec, GetMessageStatus as ApiGetMessageStatus } from '../api/BrokerApi.js';
 import type { ConsumerFilters } from './ConsumerFilters.js';
 
 /** What one pull did. */

@@ -4,7 +4,7 @@
  * typed error before anything is stored. Main thread; pure functions.
  */
 import { PetrelError } from '../common/errors.js';
-import type { TopicConfig } from './BrokerApi.js';
+import type { TopicConfig } from '../api/BrokerApi.js';
 
 /**
  * Topics only the broker writes: delayed messages wait in SCHEDULE_TOPIC_XXXX, retries and dead

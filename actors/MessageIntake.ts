@@ -12,7 +12,7 @@ import type { ActorRef } from '../runtime/ActorRef.js';
 import type { DiskSpaceGuard } from '../storage/DiskSpaceGuard.js';
 import { MessageEncoder, type MessageToStore } from '../storage/MessageCodec.js';
 import { UniqKeyGenerator, type SocketAddress } from '../storage/MessageId.js';
-import type { Message, MessageExt, SendResult, TopicConfig } from './BrokerApi.js';
+import type { Message, MessageExt, SendResult, TopicConfig } from '../api/BrokerApi.js';
 import type { BrokerConfig } from './BrokerConfig.js';
 import { BrokerPositions, Position } from './BrokerPositions.js';
 import { refuseBrokerOnlyTopic } from './IntakeChecks.js';

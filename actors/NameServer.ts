@@ -13,9 +13,9 @@
 import { PetrelError } from '../common/errors.js';
 import { log } from '../common/diagnostics.js';
 import { systemClock, type Clock } from '../common/clock.js';
-import type { TopicRoute } from './BrokerApi.js';
+import type { TopicRoute } from '../api/BrokerApi.js';
 import { RouteInfoManager } from './RouteInfoManager.js';
-import { ARGUMENT, str } from '../protocol/remoting/narrow.js';
+import { ARGUMENT, str } from '../api/parse.js';
 import { brokerIdentity, brokerRegistration, type ClusterInfo, type RegisterBrokerResult } from '../protocol/remoting/NameServerProtocol.js';
 import { serveRpc, type RpcMethod, type RpcServer } from '../protocol/remoting/RpcServer.js';
 

@@ -11,7 +11,7 @@
  * send, woken by the ack itself, its slaveTimeout decided on the Clock. Main thread only.
  */
 import { systemClock, type Clock } from '../common/clock.js';
-import type { SendStatus } from './BrokerApi.js';
+import type { SendStatus } from '../api/BrokerApi.js';
 import { type BrokerPositions, Position } from './BrokerPositions.js';
 import { PositionWaiters } from './PositionWaiters.js';
 

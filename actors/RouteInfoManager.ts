@@ -10,7 +10,7 @@
  * name server restart, stays readable from its slaves). A group with no address left is removed
  * together with its queue data.
  */
-import type { TopicRoute } from './BrokerApi.js';
+import type { TopicRoute } from '../api/BrokerApi.js';
 import type { BrokerGroupInfo, BrokerIdentity, BrokerRegistration, ClusterInfo, RegisterBrokerResult, TopicQueueData } from '../protocol/remoting/NameServerProtocol.js';
 
 interface LiveBroker {

@@ -5,7 +5,7 @@
  * under its real topic and queue. Progress per level is persisted to config/delayOffset.json
  * after each delivery, so a restart may deliver a message twice but never loses one.
  */
-import type { MessageExt, PullResult } from './BrokerApi.js';
+import type { MessageExt, PullResult } from '../api/BrokerApi.js';
 import type { JsonState } from './JsonState.js';
 
 export interface ScheduleOptions {

@@ -15,7 +15,7 @@ import { PetrelError } from '../common/errors.js';
 import type { ActorRef } from '../runtime/ActorRef.js';
 import type { MessageEncoder, MessageToStore } from '../storage/MessageCodec.js';
 import { createOffsetMessageId, type SocketAddress } from '../storage/MessageId.js';
-import type { SendResult, SendStatus } from './BrokerApi.js';
+import type { SendResult, SendStatus } from '../api/BrokerApi.js';
 import { PositionWaiters } from './PositionWaiters.js';
 import { APPEND_META_FIELDS, type WriterMsg, type WriterReplies } from './WriterActor.js';
 import { BatchBuffers } from './BatchBuffers.js';

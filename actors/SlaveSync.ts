@@ -25,7 +25,7 @@
  */
 import type { Clock } from '../common/clock.js';
 import { CHANNELS, channel, log } from '../common/diagnostics.js';
-import type { BrokerApi, DelayOffset } from './BrokerApi.js';
+import type { BrokerApi, DelayOffset } from '../api/BrokerApi.js';
 import type { ConsumerOffsets } from './ConsumerOffsets.js';
 import type { JsonState } from './JsonState.js';
 import type { SubscriptionGroups } from './SubscriptionGroups.js';

@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { PetrelError } from '../common/errors.js';
-import type { SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable } from './BrokerApi.js';
+import type { SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable } from '../api/BrokerApi.js';
 import type { JsonState } from './JsonState.js';
 
 /** RocketMQ's group name rule (Validators.checkGroup): 1-255 of letters, digits, %, |, _ and -. */

@@ -5,7 +5,7 @@
  * topics one queue, as RocketMQ creates them.
  */
 import { PetrelError } from '../common/errors.js';
-import type { TopicConfig } from './BrokerApi.js';
+import type { TopicConfig } from '../api/BrokerApi.js';
 import type { JsonState } from './JsonState.js';
 
 const PERM_RW = 6;

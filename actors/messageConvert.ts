@@ -5,8 +5,7 @@
 import { PetrelError } from '../common/errors.js';
 import type { MessageToStore } from '../storage/MessageCodec.js';
 import { decodeMessage, type MessageExt as StoredMessage } from '../storage/MessageDecoder.js';
-import { ownedCopy } from '../runtime/cloneGuard.js';
-import type { Message, MessageExt } from './BrokerApi.js';
+import type { Message, MessageExt } from '../api/BrokerApi.js';
 
 export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
 
@@ -109,15 +108,4 @@ export function reput(
       ...(s.keys.length === 0 ? {} : { keys: s.keys }),
     },
   };
-}
-
-/**
- * The message with a body of its own, for posting to another thread. A pulled message's body is a
- * view of the whole pull's buffer (decodeRecords), and posting a view copies the buffer behind it:
- * all the pull's messages, for one.
- */
-export function withOwnBody(m: MessageExt): MessageExt {
-  const b = m.body;
-  if (b.buffer instanceof SharedArrayBuffer || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength)) return m;
-  return { ...m, body: ownedCopy(b) };
 }

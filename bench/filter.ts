@@ -28,7 +28,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Broker } from '../actors/Broker.js';
-import type { FilterSpec, Message } from '../actors/BrokerApi.js';
+import type { FilterSpec, Message } from '../api/BrokerApi.js';
 import type { DispatcherFilterStats } from '../actors/DispatcherActor.js';
 import { fmt, parseFlag, table } from './lib/report.js';
 

@@ -3,7 +3,7 @@
  * broker over the remoting transport for the length of one command, and message printing.
  */
 import { Option, type Command } from 'commander';
-import type { BrokerApi, MessageExt } from '../actors/BrokerApi.js';
+import type { BrokerApi, MessageExt } from '../api/BrokerApi.js';
 import { parseHostPort } from './args.js';
 import { printJson, printTable } from './output.js';
 import { connectBroker } from './remoting.js';

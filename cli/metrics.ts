@@ -17,7 +17,7 @@ import diagnostics from 'node:diagnostics_channel';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ConsumerProgress } from '../actors/BrokerApi.js';
+import type { ConsumerProgress } from '../api/BrokerApi.js';
 import { Position, type PositionSlot } from '../actors/BrokerPositions.js';
 import type { ReplicationStats } from '../actors/ReplicationActor.js';
 import { CHANNELS, log, type ChannelName } from '../common/diagnostics.js';

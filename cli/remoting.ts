@@ -3,7 +3,7 @@
  * its broker's API on it, and the admin and bench commands reach a running broker through it.
  * The transport is loaded on first use, so `petrelmq --help` does not pay for it.
  */
-import type { BrokerApi } from '../actors/BrokerApi.js';
+import type { BrokerApi } from '../api/BrokerApi.js';
 
 export interface RemotingServer {
   /** host:port it listens on. */

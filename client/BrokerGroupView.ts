@@ -22,10 +22,8 @@
  * Owned by one ClusterClient on its thread. The pending offsets live in memory: a client that dies
  * during an outage loses them and its group re-consumes from the master's offsets (at-least-once).
  */
-import type {
-  BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, PullRequest, PullResult, SendResult,
-  SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
-} from '../actors/BrokerApi.js';
+import type { BrokerApi, Message, PullRequest, PullResult } from '../api/BrokerApi.js';
+import { operationEntries } from '../api/operations.js';
 import { PetrelError, isPetrelError } from '../common/errors.js';
 import { systemClock, type Clock } from '../common/clock.js';
 
@@ -59,6 +57,9 @@ interface PendingOffset {
   readonly offset: number;
 }
 
+// Every operation without a method of its own below is installed from the table (see the constructor).
+export interface BrokerGroupView extends Omit<BrokerApi, 'brokerName'> {}
+
 export class BrokerGroupView implements BrokerApi {
   readonly brokerName: string;
   readonly #d: BrokerGroupViewDeps;
@@ -72,6 +73,18 @@ export class BrokerGroupView implements BrokerApi {
     this.brokerName = deps.brokerName;
     this.#d = deps;
     this.#clock = deps.clock ?? systemClock;
+    // From the table: a 'master' operation is a write, an 'any' one a read whose long poll a slave holds shortly.
+    const self = this as unknown as Record<string, unknown>;
+    const own = BrokerGroupView.prototype as unknown as Record<string, unknown>;
+    for (const [name, op] of operationEntries()) {
+      if (name in own) continue;
+      const call = (api: BrokerApi, args: unknown[]): Promise<unknown> =>
+        Promise.resolve((api as unknown as Record<string, (...a: unknown[]) => unknown>)[name]?.(...args));
+      self[name] =
+        op.replica === 'master'
+          ? (...args: unknown[]) => this.#write((b) => call(b, args))
+          : (...args: unknown[]) => this.#read((b, onSlave) => call(b, onSlave && op.hold !== undefined ? op.hold.capped(args, this.#d.slaveLongPollMs) : args));
+    }
   }
 
   /** Offsets committed to a slave that the master has not been given yet (tests, admin). */
@@ -147,10 +160,6 @@ export class BrokerGroupView implements BrokerApi {
     }
   }
 
-  send(messages: readonly Message[], queueId?: number): Promise<SendResult[]> {
-    return this.#write((b) => b.send(messages, queueId));
-  }
-
   sendOneway(message: Message, queueId?: number): void {
     const addr = this.#d.addrs()[0];
     if (addr !== undefined) this.#d.connection(addr).sendOneway(message, queueId);
@@ -219,46 +228,6 @@ export class BrokerGroupView implements BrokerApi {
     });
   }
 
-  createTopic(config: { topic: string; readQueueNums?: number; writeQueueNums?: number; perm?: number; order?: boolean }): Promise<TopicConfig> {
-    return this.#write((b) => b.createTopic(config));
-  }
-
-  getTopic(topic: string): Promise<TopicConfig | undefined> {
-    return this.#read((b) => b.getTopic(topic));
-  }
-
-  listTopics(): Promise<TopicConfig[]> {
-    return this.#read((b) => b.listTopics());
-  }
-
-  queryRoute(topic: string): Promise<TopicRoute> {
-    return this.#read((b) => b.queryRoute(topic));
-  }
-
-  registerProducer(group: string, instanceName: string, clientId: string): Promise<void> {
-    return this.#write((b) => b.registerProducer(group, instanceName, clientId));
-  }
-
-  unregisterProducer(group: string, instanceName: string, clientId: string): Promise<void> {
-    return this.#write((b) => b.unregisterProducer(group, instanceName, clientId));
-  }
-
-  registerConsumer(registration: ConsumerRegistration): Promise<string[]> {
-    return this.#read((b) => b.registerConsumer(registration));
-  }
-
-  unregisterConsumer(group: string, clientId: string): Promise<void> {
-    return this.#read((b) => b.unregisterConsumer(group, clientId));
-  }
-
-  consumerIds(group: string): Promise<string[]> {
-    return this.#read((b) => b.consumerIds(group));
-  }
-
-  awaitConsumerIdsChange(group: string, known: readonly string[], timeoutMs: number): Promise<string[]> {
-    return this.#read((b, onSlave) => b.awaitConsumerIdsChange(group, known, onSlave ? Math.min(timeoutMs, this.#d.slaveLongPollMs) : timeoutMs));
-  }
-
   async commitOffset(group: string, topic: string, queueId: number, offset: number): Promise<void> {
     await this.#read(async (b, onSlave) => {
       await b.commitOffset(group, topic, queueId, offset);
@@ -274,73 +243,5 @@ export class BrokerGroupView implements BrokerApi {
       const kept = onSlave ? this.#pending.get(`${group}@${topic}@${queueId}`) : undefined;
       return kept === undefined ? stored : Math.max(stored, kept.offset);
     });
-  }
-
-  minOffset(topic: string, queueId: number): Promise<number> {
-    return this.#read((b) => b.minOffset(topic, queueId));
-  }
-
-  maxOffset(topic: string, queueId: number): Promise<number> {
-    return this.#read((b) => b.maxOffset(topic, queueId));
-  }
-
-  searchOffsetByTime(topic: string, queueId: number, timestampMs: number): Promise<number> {
-    return this.#read((b) => b.searchOffsetByTime(topic, queueId, timestampMs));
-  }
-
-  sendBack(group: string, message: MessageExt, delayLevel: number, maxReconsumeTimes: number): Promise<void> {
-    return this.#write((b) => b.sendBack(group, message, delayLevel, maxReconsumeTimes));
-  }
-
-  consumerProgress(group: string): Promise<ConsumerProgress> {
-    return this.#read((b) => b.consumerProgress(group));
-  }
-
-  resetOffsetToLatest(group: string, topic: string): Promise<void> {
-    return this.#write((b) => b.resetOffsetToLatest(group, topic));
-  }
-
-  resetOffsetByTime(group: string, topic: string, timestampMs: number): Promise<void> {
-    return this.#write((b) => b.resetOffsetByTime(group, topic, timestampMs));
-  }
-
-  queryMessageByKey(topic: string, key: string, maxNum: number, beginMs: number, endMs: number): Promise<MessageExt[]> {
-    return this.#read((b) => b.queryMessageByKey(topic, key, maxNum, beginMs, endMs));
-  }
-
-  queryMessageById(msgId: string): Promise<MessageExt | undefined> {
-    return this.#read((b) => b.queryMessageById(msgId));
-  }
-
-  viewMessageByOffset(commitLogOffset: number): Promise<MessageExt | undefined> {
-    return this.#read((b) => b.viewMessageByOffset(commitLogOffset));
-  }
-
-  allConsumerOffsets(): Promise<CommittedOffset[]> {
-    return this.#read((b) => b.allConsumerOffsets());
-  }
-
-  delayOffsets(): Promise<DelayOffset[]> {
-    return this.#read((b) => b.delayOffsets());
-  }
-
-  getSubscriptionGroup(group: string): Promise<SubscriptionGroupConfig | undefined> {
-    return this.#read((b) => b.getSubscriptionGroup(group));
-  }
-
-  listSubscriptionGroups(): Promise<SubscriptionGroupTable> {
-    return this.#read((b) => b.listSubscriptionGroups());
-  }
-
-  awaitSubscriptionGroupsChange(version: number, timeoutMs: number): Promise<SubscriptionGroupTable> {
-    return this.#read((b) => b.awaitSubscriptionGroupsChange(version, timeoutMs));
-  }
-
-  updateSubscriptionGroup(input: SubscriptionGroupInput): Promise<SubscriptionGroupConfig> {
-    return this.#write((b) => b.updateSubscriptionGroup(input));
-  }
-
-  deleteSubscriptionGroup(group: string): Promise<boolean> {
-    return this.#write((b) => b.deleteSubscriptionGroup(group));
   }
 }

@@ -3,7 +3,7 @@
  * Broker, a BrokerHandle, a remote link or a ClusterClient), or name servers, through which the
  * client builds and owns a ClusterClient spanning every broker group.
  */
-import type { BrokerApi } from '../actors/BrokerApi.js';
+import type { BrokerApi } from '../api/BrokerApi.js';
 import { PetrelError } from '../common/errors.js';
 import { ClusterClient, type ClusterClientOptions } from './ClusterClient.js';
 

@@ -18,7 +18,7 @@
 import type {
   BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, MessageQueue, PullRequest, PullResult, SendResult,
   SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
-} from '../actors/BrokerApi.js';
+} from '../api/BrokerApi.js';
 import { PetrelError, isPetrelError } from '../common/errors.js';
 import { log } from '../common/diagnostics.js';
 import { systemClock, type Clock } from '../common/clock.js';

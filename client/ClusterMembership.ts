@@ -8,7 +8,7 @@
  *
  * Owned by one ClusterClient on its thread.
  */
-import type { BrokerApi, ConsumerRegistration } from '../actors/BrokerApi.js';
+import type { BrokerApi, ConsumerRegistration } from '../api/BrokerApi.js';
 import { sleep } from './sleep.js';
 
 /** Runs an operation on every reachable broker group; rejects only when none answered. */

@@ -5,7 +5,7 @@
  * task), offsets completed as batches finish, failures sent back for retry or to the DLQ.
  * Orderly mode runs one batch per queue at a time, in queue order.
  */
-import type { BrokerApi, MessageExt, MessageModel } from '../actors/BrokerApi.js';
+import type { BrokerApi, MessageExt, MessageModel } from '../api/BrokerApi.js';
 import type { ProcessQueue } from './ProcessQueue.js';
 import type { ConcurrentListener, ConsumeStatus, MessageListener, OrderlyListener } from './consumeTypes.js';
 import { PoolRunner } from './PoolRunner.js';

@@ -9,7 +9,7 @@
  *
  * Owned by one ClusterClient; used on its thread only.
  */
-import type { MessageQueue } from '../actors/BrokerApi.js';
+import type { MessageQueue } from '../api/BrokerApi.js';
 import { systemClock, type Clock } from '../common/clock.js';
 
 const LATENCY_MAX_MS = [50, 100, 550, 1800, 3000, 5000, 15000] as const;

@@ -6,18 +6,11 @@
  * whole pull's buffer for each of its messages.
  */
 import { pathToFileURL } from 'node:url';
-import type { MessageExt, MessageQueue } from '../actors/BrokerApi.js';
+import type { MessageExt, MessageQueue } from '../api/BrokerApi.js';
 import { Pool } from '../runtime/Pool.js';
-import { ownedCopy } from '../runtime/cloneGuard.js';
+import { withOwnBody } from '../protocol/BrokerLink.js';
 import type { ConsumeStatus } from './consumeTypes.js';
 import type { ConsumeItem } from './consumeWorker.js';
-
-/** A pulled body views its whole pull's buffer: a task carries a copy of the body's bytes only. */
-function withOwnBody(m: MessageExt): MessageExt {
-  const b = m.body;
-  if (b.buffer instanceof SharedArrayBuffer || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength)) return m;
-  return { ...m, body: ownedCopy(b) };
-}
 
 export class PoolRunner {
   readonly #pool: Pool<ConsumeItem, ConsumeStatus[]>;

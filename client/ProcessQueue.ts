@@ -4,7 +4,7 @@
  * past the last pulled when none is), as RocketMQ's ProcessQueue computes it: a slow message pins
  * the committed offset, so a crash re-delivers, never skips. Owned by one consumer on one thread.
  */
-import type { MessageExt, MessageQueue } from '../actors/BrokerApi.js';
+import type { MessageExt, MessageQueue } from '../api/BrokerApi.js';
 
 export class ProcessQueue {
   readonly mq: MessageQueue;

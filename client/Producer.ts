@@ -8,7 +8,7 @@
  * acknowledged.
  */
 import { PetrelError, isPetrelError } from '../common/errors.js';
-import type { BrokerApi, Message, MessageQueue, SendResult } from '../actors/BrokerApi.js';
+import type { BrokerApi, Message, MessageQueue, SendResult } from '../api/BrokerApi.js';
 import { clientId as makeClientId, validateGroupName } from './clientIds.js';
 import { openBrokerSource, type NameServerOption } from './BrokerSource.js';
 import type { ClusterClient } from './ClusterClient.js';

@@ -6,7 +6,7 @@
  * message a loop ended on is not committed). Lives on the thread that created it.
  */
 import { PetrelError } from '../common/errors.js';
-import type { BrokerApi, FilterSpec, MessageExt, MessageQueue, PullResult } from '../actors/BrokerApi.js';
+import type { BrokerApi, FilterSpec, MessageExt, MessageQueue, PullResult } from '../api/BrokerApi.js';
 import { clientId as makeClientId, validateGroupName } from './clientIds.js';
 import { SubscriptionFilter } from './SubscriptionFilter.js';
 

@@ -9,7 +9,7 @@
  * after a crash the group resumes from the committed offsets (at-least-once).
  */
 import { PetrelError } from '../common/errors.js';
-import type { BrokerApi, FilterSpec, MessageExt, MessageModel, MessageQueue, QueueLag } from '../actors/BrokerApi.js';
+import type { BrokerApi, FilterSpec, MessageExt, MessageModel, MessageQueue, QueueLag } from '../api/BrokerApi.js';
 import { allocateAveragely } from './allocateAveragely.js';
 import { clientId as makeClientId, validateGroupName } from './clientIds.js';
 import { ProcessQueue } from './ProcessQueue.js';

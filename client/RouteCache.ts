@@ -7,7 +7,7 @@
  *
  * Owned by one ClusterClient on its thread.
  */
-import type { TopicRoute } from '../actors/BrokerApi.js';
+import type { TopicRoute } from '../api/BrokerApi.js';
 import { isPetrelError } from '../common/errors.js';
 import { log } from '../common/diagnostics.js';
 import type { Clock } from '../common/clock.js';

@@ -4,7 +4,7 @@
  * strings and drops collisions ("Aa" and "BB" share a hash). SQL92 is evaluated exactly on the
  * broker, so nothing is re-checked here.
  */
-import type { FilterSpec, MessageExt } from '../actors/BrokerApi.js';
+import type { FilterSpec, MessageExt } from '../api/BrokerApi.js';
 import { parseTagExpression, type TagExpression } from '../filter/tagExpression.js';
 
 export class SubscriptionFilter {

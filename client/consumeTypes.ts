@@ -1,5 +1,5 @@
 /** Consumer-facing types: statuses, listeners and options with RocketMQ's names and defaults. */
-import type { BrokerApi, FilterSpec, MessageExt, MessageModel, MessageQueue } from '../actors/BrokerApi.js';
+import type { BrokerApi, FilterSpec, MessageExt, MessageModel, MessageQueue } from '../api/BrokerApi.js';
 import type { NameServerOption } from './BrokerSource.js';
 
 export const ConsumeStatus = {

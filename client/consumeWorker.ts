@@ -3,7 +3,7 @@
  * other on this pool thread, so a thread never holds more than one batch at a time. The user's
  * module is imported once per thread.
  */
-import type { MessageExt, MessageQueue } from '../actors/BrokerApi.js';
+import type { MessageExt, MessageQueue } from '../api/BrokerApi.js';
 import type { ConcurrentListener, ConsumeStatus } from './consumeTypes.js';
 
 /** One listener call: the user's module and export, and the messages of one batch. */

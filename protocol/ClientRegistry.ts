@@ -8,7 +8,7 @@
  * drops a channel after 120 s. onGone then lets the pop service make its auto-renewed messages
  * visible to the rest of the group.
  */
-import type { BrokerApi } from '../actors/BrokerApi.js';
+import type { BrokerApi } from '../api/BrokerApi.js';
 import type { Clock } from '../common/clock.js';
 import { log } from '../common/diagnostics.js';
 import { isConsumer, type ClientSettings } from './ClientSettings.js';

@@ -6,7 +6,7 @@
  * publishing.max_body_size or its sends fail; a push consumer must get receive_batch_size > 0 and
  * takes its long-polling time from here; a simple consumer only needs the reply to arrive.
  */
-import type { FilterSpec } from '../actors/BrokerApi.js';
+import type { FilterSpec } from '../api/BrokerApi.js';
 import { StatusError } from './status.js';
 import { ClientType, Code, durationOf, type WireEndpoints, type WireResource, type WireSettings, type WireSubscriptionEntry } from './wire.js';
 import { has, list, millis, num, rec, str, type Rec } from './parse.js';

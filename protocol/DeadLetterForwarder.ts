@@ -5,7 +5,7 @@
  * records RETRY_TOPIC and ORIGIN_MESSAGE_ID as RocketMQ does. The endpoint's PMQ_ properties
  * travel along, so a DLQ message read over gRPC still shows the client's message id.
  */
-import type { BrokerApi, MessageExt } from '../actors/BrokerApi.js';
+import type { BrokerApi, MessageExt } from '../api/BrokerApi.js';
 
 export const DLQ_PREFIX = '%DLQ%';
 

@@ -10,8 +10,8 @@
  * invisible times) lives in the endpoint: after a crash, unacked messages are delivered again.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { BrokerApi } from '../actors/BrokerApi.js';
-import { connectBroker, type BrokerHandle } from '../actors/BrokerHandle.js';
+import type { BrokerApi } from '../api/BrokerApi.js';
+import { connectBroker, type BrokerHandle } from './BrokerLink.js';
 import { defineActor } from '../runtime/Actor.js';
 import { GrpcEndpoint, type GrpcEndpointOptions } from './GrpcEndpoint.js';
 

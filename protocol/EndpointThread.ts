@@ -13,8 +13,8 @@
  * `onFailure` is told and the endpoint stays down. Owned by the thread that called it (the
  * broker's); nothing of the broker moves to the endpoint's thread but the handle's port.
  */
-import type { BrokerApi } from '../actors/BrokerApi.js';
-import { brokerHandle } from '../actors/BrokerHandle.js';
+import type { BrokerApi } from '../api/BrokerApi.js';
+import { brokerHandle } from './BrokerLink.js';
 import { actorLocation } from '../runtime/Actor.js';
 import { ActorSystem } from '../runtime/ActorSystem.js';
 import type { SupervisionOptions } from '../runtime/supervision.js';

@@ -3,7 +3,7 @@
  * broker's own pull filter: tag hashes in the ConsumeQueue can collide, so the tag itself is
  * compared, and SQL92 is evaluated over the message's properties with its TAGS.
  */
-import type { FilterSpec, MessageExt } from '../actors/BrokerApi.js';
+import type { FilterSpec, MessageExt } from '../api/BrokerApi.js';
 import { createMessageFilter, TAGS_PROPERTY, type MessageFilter } from '../filter/index.js';
 import { StatusError } from './status.js';
 import { Code, FilterType } from './wire.js';

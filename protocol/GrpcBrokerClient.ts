@@ -11,7 +11,7 @@ import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Client, credentials as grpcCredentials, Metadata, type ChannelCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
-import type { FilterSpec } from '../actors/BrokerApi.js';
+import type { FilterSpec } from '../api/BrokerApi.js';
 import { PetrelError } from '../common/errors.js';
 import { authorizationHeader, formatRequestDateTime } from './AccessControl.js';
 import { parseReceivedMessage, toOutgoingWire, type OutgoingMessage, type ReceivedMessage } from './ClientMessages.js';

@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import type { BrokerApi } from '../actors/BrokerApi.js';
+import type { BrokerApi } from '../api/BrokerApi.js';
 import { PetrelError } from '../common/errors.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { log } from '../common/diagnostics.js';

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import type { Message, MessageExt } from '../actors/BrokerApi.js';
+import type { Message, MessageExt } from '../api/BrokerApi.js';
 import { StatusError } from './status.js';
 import { Code, DigestType, Encoding, MessageType, durationOf, timestampOf, type WireMessage } from './wire.js';
 import { bytes, millis, num, optStr, rec, str, strList, strMap } from './parse.js';

@@ -4,7 +4,7 @@
  * matches the filter as BUFFERED owned messages, and writes the committed offset whenever the
  * smallest owned offset moves.
  */
-import type { BrokerApi } from '../actors/BrokerApi.js';
+import type { BrokerApi } from '../api/BrokerApi.js';
 import type { Clock } from '../common/clock.js';
 import { isPetrelError, type PetrelError } from '../common/errors.js';
 import { log } from '../common/diagnostics.js';

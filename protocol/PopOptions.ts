@@ -1,7 +1,7 @@
 /**
  * Options and result types of the PopService, with RocketMQ's defaults.
  */
-import type { MessageExt } from '../actors/BrokerApi.js';
+import type { MessageExt } from '../api/BrokerApi.js';
 import type { Clock } from '../common/clock.js';
 import type { ReceiptHandleCodec } from './ReceiptHandle.js';
 

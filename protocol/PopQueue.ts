@@ -11,7 +11,7 @@
  * Owned by the PopService of one endpoint (one thread). Nothing here survives a restart: the
  * committed offset does, so every message not yet acked is delivered again after one.
  */
-import type { MessageExt } from '../actors/BrokerApi.js';
+import type { MessageExt } from '../api/BrokerApi.js';
 
 export type OwnedState = 'BUFFERED' | 'INFLIGHT' | 'READY' | 'DEAD_LETTERING';
 

@@ -15,7 +15,7 @@
  *
  * Owned by one endpoint on one thread. Nothing but committed offsets survives a restart.
  */
-import type { BrokerApi } from '../actors/BrokerApi.js';
+import type { BrokerApi } from '../api/BrokerApi.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { log } from '../common/diagnostics.js';
 import { InvisibleTimer } from './InvisibleTimer.js';

@@ -3,7 +3,7 @@
  * it, and the two lists the next deliveries come from (READY redeliveries first, then BUFFERED
  * fresh messages). Plain state; PopService drives it.
  */
-import type { FilterSpec } from '../actors/BrokerApi.js';
+import type { FilterSpec } from '../api/BrokerApi.js';
 import { compileFilter, type FilterMatcher } from './FilterMatcher.js';
 import { PopQueue, type OwnedMessage } from './PopQueue.js';
 

@@ -6,7 +6,7 @@
  * queue 0 (ROCKETMQ-GRPC.md 5.1), and the endpoint picks the real queue on send and pops across
  * all queues on receive. Every queue accepts every message type.
  */
-import type { TopicConfig } from '../actors/BrokerApi.js';
+import type { TopicConfig } from '../api/BrokerApi.js';
 import { StatusError } from './status.js';
 import { AddressScheme, Code, MessageType, Permission, statusOk, type WireBroker, type WireMessageQueue, type WireResource, type WireStatus } from './wire.js';
 import { rec, str } from './parse.js';

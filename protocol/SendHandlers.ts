@@ -6,7 +6,7 @@
  * group hashes to; transactional messages are held by the TransactionStore until EndTransaction
  * commits (then stored) or rolls back (then dropped).
  */
-import type { TopicConfig } from '../actors/BrokerApi.js';
+import type { TopicConfig } from '../api/BrokerApi.js';
 import { refuseBrokerOnlyTopic } from '../actors/IntakeChecks.js';
 import { StatusError, codeOfSendStatus, statusOfError } from './status.js';
 import { Code, MessageType, TransactionResolution, statusOk, type WireSendResultEntry, type WireStatus } from './wire.js';

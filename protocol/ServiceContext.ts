@@ -6,7 +6,7 @@
  * INTERNAL_SERVER_ERROR, so a bad request never reaches past its own call.
  */
 import type { handleUnaryCall, ServerUnaryCall } from '@grpc/grpc-js';
-import type { BrokerApi } from '../actors/BrokerApi.js';
+import type { BrokerApi } from '../api/BrokerApi.js';
 import type { Clock } from '../common/clock.js';
 import { isPetrelError } from '../common/errors.js';
 import { log } from '../common/diagnostics.js';

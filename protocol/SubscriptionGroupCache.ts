@@ -8,7 +8,7 @@
  * starts is seen by that client. Owned by one GrpcEndpoint; a broker that cannot answer leaves
  * the last copy in force (every group at its defaults until a first load succeeds).
  */
-import type { BrokerApi, SubscriptionGroupConfig, SubscriptionGroupTable } from '../actors/BrokerApi.js';
+import type { BrokerApi, SubscriptionGroupConfig, SubscriptionGroupTable } from '../api/BrokerApi.js';
 import { log } from '../common/diagnostics.js';
 
 /** How long one change poll is held by the broker; the broker caps it at 60 s. */

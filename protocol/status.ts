@@ -5,7 +5,7 @@
  * errorOfStatus turns a remote status back into a PetrelError for petrelmq's own client.
  */
 import { PetrelError, isPetrelError, type ErrorCode } from '../common/errors.js';
-import type { SendStatus } from '../actors/BrokerApi.js';
+import type { SendStatus } from '../api/BrokerApi.js';
 import { Code, type WireStatus } from './wire.js';
 
 /** The PetrelError code that best names a wire code, for errors raised from a wire status. */

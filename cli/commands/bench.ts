@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { SingleBar } from 'cli-progress';
 import { Option, type Command } from 'commander';
 import type { Broker } from '../../actors/Broker.js';
-import type { BrokerApi, MessageExt } from '../../actors/BrokerApi.js';
+import type { BrokerApi, MessageExt } from '../../api/BrokerApi.js';
 import { Latency, fmt, throughput } from '../../bench/lib/report.js';
 import type { Producer } from '../../client/Producer.js';
 import type { PushConsumer } from '../../client/PushConsumer.js';

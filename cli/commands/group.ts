@@ -5,7 +5,7 @@
  * a bad name with ERR_GROUP_INVALID and a value out of range with ERR_CONFIG_INVALID.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { SubscriptionGroupConfig, SubscriptionGroupInput } from '../../actors/BrokerApi.js';
+import type { SubscriptionGroupConfig, SubscriptionGroupInput } from '../../api/BrokerApi.js';
 import { PetrelError } from '../../common/errors.js';
 import { adminCommand, withBroker, type AdminOptions } from '../admin.js';
 import { printJson, printLine, printTable } from '../output.js';

@@ -3,7 +3,7 @@
  * (offset message id or unique id) or by store-time range (each queue from the offset of --begin).
  */
 import { Option, type Command } from 'commander';
-import type { BrokerApi, MessageExt } from '../../actors/BrokerApi.js';
+import type { BrokerApi, MessageExt } from '../../api/BrokerApi.js';
 import { PetrelError } from '../../common/errors.js';
 import { adminCommand, printMessages, withBroker, type AdminOptions } from '../admin.js';
 import { parseIntAtLeast, parseTime } from '../args.js';

@@ -1,6 +1,6 @@
 /** `petrelmq topic create|list|describe`: topics of a running broker. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { TopicConfig } from '../../actors/BrokerApi.js';
+import type { TopicConfig } from '../../api/BrokerApi.js';
 import { PetrelError } from '../../common/errors.js';
 import { adminCommand, withBroker, type AdminOptions } from '../admin.js';
 import { parseIntAtLeast } from '../args.js';

@@ -1,23 +1,21 @@
 /**
- * Serves a BrokerApi (an embedded Broker, usually) over a remoting link. The method table below
- * is the whitelist: exactly the BrokerApi's methods plus `$hello`, each with its arguments
- * checked at the edge before the broker sees them. Long-polling pulls hold their reply here
+ * Serves a BrokerApi (an embedded Broker, usually) over a remoting link. The operation table
+ * (api/operations.ts) is the whitelist: exactly its operations plus `$hello`, each with its
+ * arguments parsed by the table's parsers before the broker sees them. Long-polling pulls hold their reply here
  * while the broker waits for messages. Replies are sized before the work is done (replyBounds):
  * a pull's reply and a look-up by key are trimmed to fit one frame (a pulling consumer continues
  * from the first message left out), and a send whose results could not fit one frame is refused
  * with ERR_REPLY_TOO_LARGE before anything is stored.
  */
-import type { BrokerApi, MessageExt, PullResult } from '../../actors/BrokerApi.js';
+import type { BrokerApi, Message, MessageExt, PullResult } from '../../api/BrokerApi.js';
+import { operationEntries, parseArguments, type BrokerMethodName } from '../../api/operations.js';
+import { ARGUMENT } from '../../api/parse.js';
 import { PetrelError } from '../../common/errors.js';
 import { checkMaxFrameBytes } from './Frame.js';
-import { ARGUMENT as A, MAX_LIST, int, list, opt, refuse, str } from './narrow.js';
-import { message, messageExt, pullRequest, registration, topicRequest } from './brokerValues.js';
 import { checkSendReply, fittingPrefix, replyBudget } from './replyBounds.js';
-import { subscriptionGroupInput } from './configValues.js';
 import { serveRpc, type RpcMethod, type RpcServer, type RpcServerOptions } from './RpcServer.js';
 
-/** Names of the BrokerApi's methods (its only non-method member is brokerName). */
-export type BrokerMethodName = { [K in keyof BrokerApi]-?: BrokerApi[K] extends (...args: never[]) => unknown ? K : never }[keyof BrokerApi];
+export type { BrokerMethodName } from '../../api/operations.js';
 
 export interface ServeBrokerApiOptions extends Omit<RpcServerOptions, 'name'> {
   /** Longest hold of a long-polling pull, ms; longer requests are shortened. Default 60000. */
@@ -27,14 +25,6 @@ export interface ServeBrokerApiOptions extends Omit<RpcServerOptions, 'name'> {
 /** What `$hello` answers: who is behind the address. */
 export interface BrokerHello {
   readonly brokerName: string;
-}
-
-function arity(a: readonly unknown[], min: number, max: number, method: string): void {
-  if (a.length < min || a.length > max) throw new PetrelError('ERR_INVALID_ARGUMENT', `${method} takes ${min === max ? min : `${min} to ${max}`} arguments, got ${a.length}`);
-}
-
-function optQueueId(v: unknown): number | undefined {
-  return opt(v, (x) => int(A, x, 'queueId'));
 }
 
 /** A body may be a view of the whole pull's buffer: the frame carries its own bytes only. */
@@ -54,77 +44,20 @@ export function fitPullResult(r: PullResult, budget: number): PullResult {
   return { ...r, messages: kept, nextBeginOffset: last === undefined ? r.nextBeginOffset : last.queueOffset + 1 };
 }
 
-type Handler = (api: BrokerApi, a: readonly unknown[], limits: { maxLongPollMs: number; replyBudget: number }) => unknown;
+/**
+ * What one frame can carry, checked at this edge: a send whose results could not fit one reply is
+ * refused before anything is stored; a pull and a look-up by key keep what fits.
+ */
+interface FrameRule {
+  before?(args: readonly unknown[], api: BrokerApi, budget: number): void;
+  after?(reply: unknown, budget: number): unknown;
+}
 
-const HANDLERS: { readonly [K in BrokerMethodName]: Handler } = {
-  send: (api, a, limits) => {
-    arity(a, 1, 2, 'send');
-    const messages = list(A, a[0], 'messages').map((m, i) => message(A, m, `messages[${i}]`));
-    // One SendResult per message: a batch whose answer cannot fit one frame is refused unstored.
-    checkSendReply(messages, api.brokerName, limits.replyBudget);
-    return api.send(messages, optQueueId(a[1]));
-  },
-  sendOneway: (api, a) => {
-    arity(a, 1, 2, 'sendOneway');
-    api.sendOneway(message(A, a[0], 'message'), optQueueId(a[1]));
-    return undefined;
-  },
-  pull: async (api, a, limits) => {
-    arity(a, 1, 1, 'pull');
-    const req = pullRequest(A, a[0], 'request');
-    const capped = req.longPollMs !== undefined && req.longPollMs > limits.maxLongPollMs ? { ...req, longPollMs: limits.maxLongPollMs } : req;
-    return fitPullResult(await api.pull(capped), limits.replyBudget);
-  },
-  createTopic: (api, a) => {
-    arity(a, 1, 1, 'createTopic');
-    return api.createTopic(topicRequest(A, a[0], 'config'));
-  },
-  getTopic: (api, a) => (arity(a, 1, 1, 'getTopic'), api.getTopic(str(A, a[0], 'topic'))),
-  listTopics: (api, a) => (arity(a, 0, 0, 'listTopics'), api.listTopics()),
-  queryRoute: (api, a) => (arity(a, 1, 1, 'queryRoute'), api.queryRoute(str(A, a[0], 'topic'))),
-  registerProducer: (api, a) => (arity(a, 3, 3, 'registerProducer'), api.registerProducer(str(A, a[0], 'group'), str(A, a[1], 'instanceName'), str(A, a[2], 'clientId'))),
-  unregisterProducer: (api, a) => (arity(a, 3, 3, 'unregisterProducer'), api.unregisterProducer(str(A, a[0], 'group'), str(A, a[1], 'instanceName'), str(A, a[2], 'clientId'))),
-  registerConsumer: (api, a) => (arity(a, 1, 1, 'registerConsumer'), api.registerConsumer(registration(A, a[0], 'registration'))),
-  unregisterConsumer: (api, a) => (arity(a, 2, 2, 'unregisterConsumer'), api.unregisterConsumer(str(A, a[0], 'group'), str(A, a[1], 'clientId'))),
-  consumerIds: (api, a) => (arity(a, 1, 1, 'consumerIds'), api.consumerIds(str(A, a[0], 'group'))),
-  awaitConsumerIdsChange: (api, a, limits) => {
-    arity(a, 3, 3, 'awaitConsumerIdsChange');
-    const known = list(A, a[1], 'known').map((x, i) => str(A, x, `known[${i}]`));
-    const timeout = int(A, a[2], 'timeoutMs');
-    return api.awaitConsumerIdsChange(str(A, a[0], 'group'), known, Math.max(0, Math.min(timeout, limits.maxLongPollMs)));
-  },
-  commitOffset: (api, a) => (arity(a, 4, 4, 'commitOffset'), api.commitOffset(str(A, a[0], 'group'), str(A, a[1], 'topic'), int(A, a[2], 'queueId'), int(A, a[3], 'offset'))),
-  queryOffset: (api, a) => (arity(a, 3, 3, 'queryOffset'), api.queryOffset(str(A, a[0], 'group'), str(A, a[1], 'topic'), int(A, a[2], 'queueId'))),
-  minOffset: (api, a) => (arity(a, 2, 2, 'minOffset'), api.minOffset(str(A, a[0], 'topic'), int(A, a[1], 'queueId'))),
-  maxOffset: (api, a) => (arity(a, 2, 2, 'maxOffset'), api.maxOffset(str(A, a[0], 'topic'), int(A, a[1], 'queueId'))),
-  searchOffsetByTime: (api, a) => (arity(a, 3, 3, 'searchOffsetByTime'), api.searchOffsetByTime(str(A, a[0], 'topic'), int(A, a[1], 'queueId'), int(A, a[2], 'timestampMs'))),
-  sendBack: (api, a) => {
-    arity(a, 4, 4, 'sendBack');
-    return api.sendBack(str(A, a[0], 'group'), messageExt(A, a[1], 'message'), int(A, a[2], 'delayLevel'), int(A, a[3], 'maxReconsumeTimes'));
-  },
-  consumerProgress: (api, a) => (arity(a, 1, 1, 'consumerProgress'), api.consumerProgress(str(A, a[0], 'group'))),
-  resetOffsetToLatest: (api, a) => (arity(a, 2, 2, 'resetOffsetToLatest'), api.resetOffsetToLatest(str(A, a[0], 'group'), str(A, a[1], 'topic'))),
-  resetOffsetByTime: (api, a) => (arity(a, 3, 3, 'resetOffsetByTime'), api.resetOffsetByTime(str(A, a[0], 'group'), str(A, a[1], 'topic'), int(A, a[2], 'timestampMs'))),
-  queryMessageByKey: async (api, a, limits) => {
-    arity(a, 5, 5, 'queryMessageByKey');
-    const maxNum = int(A, a[2], 'maxNum');
-    if (maxNum < 0 || maxNum > MAX_LIST) throw refuse(A, 'maxNum', `an integer in [0, ${MAX_LIST}]`);
-    // maxNum is a ceiling: the answer keeps the messages that fit one frame.
-    const found = await api.queryMessageByKey(str(A, a[0], 'topic'), str(A, a[1], 'key'), maxNum, int(A, a[3], 'beginMs'), int(A, a[4], 'endMs'));
-    return found.slice(0, fittingPrefix(found, limits.replyBudget));
-  },
-  queryMessageById: (api, a) => (arity(a, 1, 1, 'queryMessageById'), api.queryMessageById(str(A, a[0], 'msgId'))),
-  viewMessageByOffset: (api, a) => (arity(a, 1, 1, 'viewMessageByOffset'), api.viewMessageByOffset(int(A, a[0], 'commitLogOffset'))),
-  allConsumerOffsets: (api, a) => (arity(a, 0, 0, 'allConsumerOffsets'), api.allConsumerOffsets()),
-  delayOffsets: (api, a) => (arity(a, 0, 0, 'delayOffsets'), api.delayOffsets()),
-  getSubscriptionGroup: (api, a) => (arity(a, 1, 1, 'getSubscriptionGroup'), api.getSubscriptionGroup(str(A, a[0], 'group'))),
-  listSubscriptionGroups: (api, a) => (arity(a, 0, 0, 'listSubscriptionGroups'), api.listSubscriptionGroups()),
-  awaitSubscriptionGroupsChange: (api, a, limits) => {
-    arity(a, 2, 2, 'awaitSubscriptionGroupsChange');
-    return api.awaitSubscriptionGroupsChange(int(A, a[0], 'version'), Math.max(0, Math.min(int(A, a[1], 'timeoutMs'), limits.maxLongPollMs)));
-  },
-  updateSubscriptionGroup: (api, a) => (arity(a, 1, 1, 'updateSubscriptionGroup'), api.updateSubscriptionGroup(subscriptionGroupInput(A, a[0], 'config'))),
-  deleteSubscriptionGroup: (api, a) => (arity(a, 1, 1, 'deleteSubscriptionGroup'), api.deleteSubscriptionGroup(str(A, a[0], 'group'))),
+const FRAME_RULES: Partial<Record<BrokerMethodName, FrameRule>> = {
+  send: { before: (a, api, budget) => checkSendReply(a[0] as readonly Message[], api.brokerName, budget) },
+  pull: { after: (r, budget) => fitPullResult(r as PullResult, budget) },
+  // maxNum is a ceiling: the answer keeps the messages that fit one frame.
+  queryMessageByKey: { after: (r, budget) => (r as MessageExt[]).slice(0, fittingPrefix(r as MessageExt[], budget)) },
 };
 
 /** The whitelist as served: method name -> handler bound to `api`. */
@@ -134,9 +67,19 @@ export function brokerApiMethods(api: BrokerApi, options: { maxLongPollMs?: numb
     replyBudget: replyBudget(checkMaxFrameBytes(options.maxFrameBytes)),
   };
   const methods = new Map<string, RpcMethod>();
-  for (const [name, handler] of Object.entries(HANDLERS) as [BrokerMethodName, Handler][]) methods.set(name, (args) => handler(api, args, limits));
+  const target = api as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const [name, op] of operationEntries()) {
+    const rule = FRAME_RULES[name];
+    methods.set(name, async (raw) => {
+      const parsed = parseArguments(ARGUMENT, name, op, raw);
+      const args = op.hold === undefined ? parsed : op.hold.capped(parsed, limits.maxLongPollMs);
+      rule?.before?.(args, api, limits.replyBudget);
+      const reply = await target[name]?.(...args);
+      return rule?.after === undefined ? reply : rule.after(reply, limits.replyBudget);
+    });
+  }
   methods.set('$hello', (args): BrokerHello => {
-    arity(args, 0, 0, '$hello');
+    if (args.length !== 0) throw new PetrelError('ERR_INVALID_ARGUMENT', `$hello takes 0 arguments, got ${args.length}`);
     return { brokerName: api.brokerName };
   });
   return methods;

@@ -3,10 +3,10 @@
  * GET_ROUTEINFO_BY_TOPIC and GET_BROKER_CLUSTER_INFO), its value types and their parsers, and the
  * client brokers and producers/consumers use to reach one or several name servers.
  */
-import type { TopicRoute } from '../../actors/BrokerApi.js';
+import type { TopicRoute } from '../../api/BrokerApi.js';
 import { PetrelError, isPetrelError } from '../../common/errors.js';
-import { REPLY, defined, int, list, opt, rec, str, type Check } from './narrow.js';
-import { addrTable, topicRoute } from './brokerValues.js';
+import { REPLY, defined, int, list, opt, rec, str, type Check } from '../../api/parse.js';
+import { addrTable, topicRoute } from '../../api/values.js';
 import { RpcClient, type RpcClientOptions } from './RpcClient.js';
 
 /** One topic as a broker serves it. */

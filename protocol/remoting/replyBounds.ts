@@ -11,7 +11,7 @@
  * reply's serialized size, whatever serializer the link uses: a string is counted at two bytes a
  * character unless it is all Latin-1, as node:v8 and RocketMQ's own codecs write them no larger.
  */
-import type { Message, MessageExt } from '../../actors/BrokerApi.js';
+import type { Message, MessageExt } from '../../api/BrokerApi.js';
 import { PetrelError } from '../../common/errors.js';
 
 /** Room kept in a reply frame for the envelope around the value. */

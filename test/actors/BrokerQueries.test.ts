@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import type { Broker } from '../../actors/Broker.js';
-import type { SendResult } from '../../actors/BrokerApi.js';
+import type { SendResult } from '../../api/BrokerApi.js';
 import { body, startBroker, text, untilQueued } from '../helpers/broker.js';
 
 /** The defaults, passed explicitly: the helper's 1 MiB files would hide a whole-file copy. */

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import type { Broker } from '../../actors/Broker.js';
-import type { ConsumeFromWhere } from '../../actors/BrokerApi.js';
+import type { ConsumeFromWhere } from '../../api/BrokerApi.js';
 import { BrokerMetrics, METRIC_NAMES } from '../../cli/metrics.js';
 import { body, startBroker, untilQueued } from '../helpers/broker.js';
 

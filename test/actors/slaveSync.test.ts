@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { CommittedOffset } from '../../actors/BrokerApi.js';
+import type { CommittedOffset } from '../../api/BrokerApi.js';
 import { ManualClock } from '../../common/clock.js';
 import { ConsumerOffsets } from '../../actors/ConsumerOffsets.js';
 import type { JsonState } from '../../actors/JsonState.js';

@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import type { Broker } from '../../actors/Broker.js';
 import type { BrokerConfigInput } from '../../actors/BrokerConfig.js';
-import type { MessageExt } from '../../actors/BrokerApi.js';
+import type { MessageExt } from '../../api/BrokerApi.js';
 import { Producer } from '../../client/Producer.js';
 import { PushConsumer } from '../../client/PushConsumer.js';
 import { body, startBroker, until } from '../helpers/broker.js';

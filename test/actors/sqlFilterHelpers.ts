@@ -2,7 +2,7 @@
 import type { ExecutionContext } from 'ava';
 import type { Broker } from '../../actors/Broker.js';
 import type { BrokerConfigInput } from '../../actors/BrokerConfig.js';
-import type { FilterSpec, MessageExt } from '../../actors/BrokerApi.js';
+import type { FilterSpec, MessageExt } from '../../api/BrokerApi.js';
 import { startBroker, until } from '../helpers/broker.js';
 
 /** SQL92 accepted, bloom bits computed at dispatch and kept in the ConsumeQueue extension. */

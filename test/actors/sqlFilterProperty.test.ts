@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import type { Message } from '../../actors/BrokerApi.js';
+import type { Message } from '../../api/BrokerApi.js';
 import { compileSqlFilter } from '../../filter/sql/SqlFilter.js';
 import { printSql } from '../../filter/sql/printer.js';
 import { body } from '../helpers/broker.js';

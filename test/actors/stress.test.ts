@@ -1,6 +1,6 @@
 import test from 'ava';
 import { Worker } from 'node:worker_threads';
-import { brokerHandle } from '../../actors/BrokerHandle.js';
+import { brokerHandle } from '../../protocol/BrokerLink.js';
 import { PushConsumer } from '../../client/PushConsumer.js';
 import { startBroker, text, until } from '../helpers/broker.js';
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { MessageExt } from '../../actors/BrokerApi.js';
+import type { MessageExt } from '../../api/BrokerApi.js';
 import { Producer } from '../../client/Producer.js';
 import { PushConsumer } from '../../client/PushConsumer.js';
 import { connectBrokerApi } from '../../protocol/remoting/RemoteBrokerApi.js';

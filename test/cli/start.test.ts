@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Producer as OfficialProducer } from 'rocketmq-client-nodejs';
-import type { MessageExt } from '../../actors/BrokerApi.js';
+import type { MessageExt } from '../../api/BrokerApi.js';
 import { Producer } from '../../client/Producer.js';
 import { PushConsumer } from '../../client/PushConsumer.js';
 import { connectBrokerApi } from '../../protocol/remoting/RemoteBrokerApi.js';

@@ -9,7 +9,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import type { BrokerConfigInput } from '../../actors/BrokerConfig.js';
-import type { MessageExt, SendResult } from '../../actors/BrokerApi.js';
+import type { MessageExt, SendResult } from '../../api/BrokerApi.js';
 import { ClusterClient } from '../../client/ClusterClient.js';
 import { connectBrokerApi } from '../../protocol/remoting/RemoteBrokerApi.js';
 import { Producer } from '../../client/Producer.js';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import type { Broker } from '../../actors/Broker.js';
-import type { MessageExt } from '../../actors/BrokerApi.js';
+import type { MessageExt } from '../../api/BrokerApi.js';
 import { NameServer } from '../../actors/NameServer.js';
 import { ConsumeStatus, PushConsumer } from '../../client/PushConsumer.js';
 import { serveBrokerApi } from '../../protocol/remoting/BrokerApiServer.js';

@@ -2,7 +2,7 @@ import test from 'ava';
 import { BroadcastChannel } from 'node:worker_threads';
 import { Producer } from '../../client/Producer.js';
 import { PushConsumer } from '../../client/PushConsumer.js';
-import type { MessageExt } from '../../actors/BrokerApi.js';
+import type { MessageExt } from '../../api/BrokerApi.js';
 import { isPetrelError } from '../../common/errors.js';
 import { body, startBroker, text, until } from '../helpers/broker.js';
 

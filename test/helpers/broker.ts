@@ -1,7 +1,7 @@
 /** Starts a real broker (worker threads, real files) on a temp folder; torn down after the test. */
 import type { ExecutionContext } from 'ava';
 import { Broker, type BrokerStartOptions } from '../../actors/Broker.js';
-import type { BrokerApi } from '../../actors/BrokerApi.js';
+import type { BrokerApi } from '../../api/BrokerApi.js';
 import type { BrokerConfigInput } from '../../actors/BrokerConfig.js';
 import { tempDir } from './tmp.js';
 

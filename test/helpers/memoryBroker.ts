@@ -6,7 +6,7 @@
 import type {
   BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, PullRequest, PullResult, SendResult,
   SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
-} from '../../actors/BrokerApi.js';
+} from '../../api/BrokerApi.js';
 import { PetrelError } from '../../common/errors.js';
 
 export class MemoryBroker implements BrokerApi {

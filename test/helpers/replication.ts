@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { Broker } from '../../actors/Broker.js';
-import type { MessageExt, SendResult } from '../../actors/BrokerApi.js';
+import type { MessageExt, SendResult } from '../../api/BrokerApi.js';
 import type { BrokerConfigInput } from '../../actors/BrokerConfig.js';
 import { Position } from '../../actors/BrokerPositions.js';
 import { tempDir } from './tmp.js';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import type { MessageExt } from '../../actors/BrokerApi.js';
+import type { MessageExt } from '../../api/BrokerApi.js';
 import { parseReceivedMessage, digestMatches, toOutgoingWire, newMessageId } from '../../protocol/ClientMessages.js';
 import { parseInboundMessage, toBrokerMessage, toWireMessage, wrapNamespace, unwrapNamespace } from '../../protocol/MessageConversion.js';
 import { DEFAULT_MESSAGE_LIMITS } from '../../protocol/MessageValidation.js';

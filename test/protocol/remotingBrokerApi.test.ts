@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { MessageExt, PullResult } from '../../actors/BrokerApi.js';
+import type { MessageExt, PullResult } from '../../api/BrokerApi.js';
 import { isPetrelError } from '../../common/errors.js';
 import { fitPullResult, serveBrokerApi } from '../../protocol/remoting/BrokerApiServer.js';
 import { connectBrokerApi, type RemoteBrokerApi } from '../../protocol/remoting/RemoteBrokerApi.js';

@@ -5,7 +5,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import type { Broker } from '../../actors/Broker.js';
-import type { Message } from '../../actors/BrokerApi.js';
+import type { Message } from '../../api/BrokerApi.js';
 import { serveBrokerApi } from '../../protocol/remoting/BrokerApiServer.js';
 import { connectBrokerApi, type RemoteBrokerApi } from '../../protocol/remoting/RemoteBrokerApi.js';
 import { RpcClient } from '../../protocol/remoting/RpcClient.js';

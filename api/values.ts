@@ -6,9 +6,9 @@
  */
 import type {
   ConsumeFromWhere, ConsumerProgress, ConsumerRegistration, FilterSpec, GetMessageStatus, Message, MessageExt, MessageModel, PullRequest, PullResult,
-  QueueLag, SendResult, SendStatus, TopicConfig, TopicRoute,
-} from '../../actors/BrokerApi.js';
-import { bool, bytes, defined, int, list, opt, rec, refuse, str, strList, strMap, type Check } from './narrow.js';
+  QueueLag, SendResult, SendStatus, TopicConfig, TopicRoute, CommittedOffset, DelayOffset, SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable,
+} from './BrokerApi.js';
+import { bool, bytes, defined, int, list, opt, rec, refuse, str, strList, strMap, type Check } from './parse.js';
 
 const SEND_STATUSES: readonly SendStatus[] = ['SEND_OK', 'FLUSH_DISK_TIMEOUT', 'FLUSH_SLAVE_TIMEOUT', 'SLAVE_NOT_AVAILABLE'];
 /** Every pull status of the API, as a Record so that a status added there fails to compile until listed. */
@@ -198,4 +198,61 @@ export function consumerProgress(c: Check, v: unknown, path: string): ConsumerPr
     queues: list(c, r['queues'], `${path}.queues`).map((q, i) => queueLag(c, q, `${path}.queues[${i}]`)),
     totalLag: int(c, r['totalLag'], `${path}.totalLag`),
   };
+}
+
+// The broker's configuration tables: shapes only; a group update's settings are passed on as given
+// (numbers and booleans) and the broker checks names, keys and ranges itself.
+
+export function subscriptionGroupConfig(c: Check, v: unknown, path: string): SubscriptionGroupConfig {
+  const r = rec(c, v, path);
+  const n = (k: string): number => int(c, r[k], `${path}.${k}`);
+  const b = (k: string): boolean => bool(c, r[k], `${path}.${k}`);
+  return {
+    groupName: str(c, r['groupName'], `${path}.groupName`),
+    consumeEnable: b('consumeEnable'),
+    consumeFromMinEnable: b('consumeFromMinEnable'),
+    consumeBroadcastEnable: b('consumeBroadcastEnable'),
+    consumeMessageOrderly: b('consumeMessageOrderly'),
+    retryQueueNums: n('retryQueueNums'),
+    retryMaxTimes: n('retryMaxTimes'),
+    brokerId: n('brokerId'),
+    whichBrokerWhenConsumeSlowly: n('whichBrokerWhenConsumeSlowly'),
+    notifyConsumerIdsChangedEnable: b('notifyConsumerIdsChangedEnable'),
+    consumeTimeoutMinute: n('consumeTimeoutMinute'),
+  };
+}
+
+export function subscriptionGroupTable(c: Check, v: unknown, path: string): SubscriptionGroupTable {
+  const r = rec(c, v, path);
+  return {
+    version: int(c, r['version'], `${path}.version`),
+    groups: list(c, r['groups'], `${path}.groups`).map((g, i) => subscriptionGroupConfig(c, g, `${path}.groups[${i}]`)),
+  };
+}
+
+/** A create/update request: groupName a string, every other value a number or a boolean. */
+export function subscriptionGroupInput(c: Check, v: unknown, path: string): SubscriptionGroupInput {
+  const r = rec(c, v, path);
+  const out: Record<string, string | number | boolean> = { groupName: str(c, r['groupName'], `${path}.groupName`) };
+  for (const [k, x] of Object.entries(r)) {
+    if (k === 'groupName') continue;
+    if (typeof x !== 'number' && typeof x !== 'boolean') throw refuse(c, `${path}.${k}`, 'a number or a boolean');
+    out[k] = x;
+  }
+  return out as unknown as SubscriptionGroupInput;
+}
+
+export function committedOffset(c: Check, v: unknown, path: string): CommittedOffset {
+  const r = rec(c, v, path);
+  return {
+    group: str(c, r['group'], `${path}.group`),
+    topic: str(c, r['topic'], `${path}.topic`),
+    queueId: int(c, r['queueId'], `${path}.queueId`),
+    offset: int(c, r['offset'], `${path}.offset`),
+  };
+}
+
+export function delayOffset(c: Check, v: unknown, path: string): DelayOffset {
+  const r = rec(c, v, path);
+  return { level: int(c, r['level'], `${path}.level`), offset: int(c, r['offset'], `${path}.offset`) };
 }

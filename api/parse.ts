@@ -3,7 +3,7 @@
  * `unknown` until one of these has checked it; a wrong shape is refused with the check's code
  * (ERR_INVALID_ARGUMENT for arguments, ERR_REMOTE for replies), naming the path of the field.
  */
-import { PetrelError } from '../../common/errors.js';
+import { PetrelError } from '../common/errors.js';
 
 export type Rec = Readonly<Record<string, unknown>>;
 
