@@ -45,7 +45,8 @@ import type { DispatcherFilterStats, DispatcherMsg, DispatcherReplies } from './
 import { FilterRegistrar } from './FilterRegistrar.js';
 import { compileSqlFilter } from '../filter/sql/SqlFilter.js';
 import type { FlushMsg, FlushReplies } from './FlushActor.js';
-import { SCHEDULE_TOPIC, decodeRecords, reput } from './messageConvert.js';
+import { decodeRecords, reput } from './messageConvert.js';
+import { SCHEDULE_TOPIC, isGroupTopic } from '../api/topics.js';
 import { ScheduleService } from './ScheduleService.js';
 import { MessageIntake } from './MessageIntake.js';
 import { TopicConfigs } from './TopicConfigs.js';
@@ -58,13 +59,19 @@ import { BrokerRegistration } from './BrokerRegistration.js';
 import { SubscriptionGroups } from './SubscriptionGroups.js';
 import { SlaveSync, readDelayOffsets } from './SlaveSync.js';
 import type { JsonState } from './JsonState.js';
-import { connectBrokerApi } from '../protocol/remoting/RemoteBrokerApi.js';
+import type { BrokerNetwork } from '../api/network.js';
 
 export interface BrokerStartOptions {
   /** Fault injection for tests: FlushActor sleeps this long before each flush. */
   readonly flushDelayMs?: number;
   /** The clock the disk-full check's period (cleanResourceInterval) runs on; tests pass a ManualClock. */
   readonly clock?: Clock;
+  /**
+   * The transport to name servers and to a slave's master (protocol/remoting/brokerNetwork.ts;
+   * startBroker() passes it). Without one the broker runs alone: advertise() is refused and a
+   * slave does not copy its master's tables.
+   */
+  readonly network?: BrokerNetwork;
 }
 
 type Dispatcher = ActorRef<DispatcherMsg, DispatcherReplies>;
@@ -111,7 +118,7 @@ export class Broker implements BrokerApi {
   private constructor(parts: {
     config: BrokerConfig; store: MessageStoreConfig; system: ActorSystem; lock: StoreLock; positions: BrokerPositions;
     writer: ActorRef<WriterMsg, WriterReplies>; flush: ActorRef<FlushMsg, FlushReplies>; dispatcher: Dispatcher;
-    replication: Replication | undefined; haAddress: string | undefined; clock: Clock; recovery: RecoveryResult;
+    replication: Replication | undefined; haAddress: string | undefined; clock: Clock; recovery: RecoveryResult; network: BrokerNetwork | undefined;
   }) {
     this.#recovery = parts.recovery;
     this.config = parts.config;
@@ -162,17 +169,19 @@ export class Broker implements BrokerApi {
       levels: this.#levels,
       topicFor: (topic, forWrite) => this.#topicFor(topic, forWrite),
     });
+    const network = parts.network;
     this.#registration = new BrokerRegistration({
       config: parts.config,
+      network,
       topics: () => this.#topics.list().map((t) => ({ topic: t.topic, readQueueNums: t.readQueueNums, writeQueueNums: t.writeQueueNums, perm: t.perm })),
       followMaster: (address) => this.setHaMasterAddress(address),
       masterBroker: (address) => this.#slaveSync?.setMasterAddress(address),
     });
-    this.#slaveSync = parts.config.brokerRole !== 'SLAVE' ? undefined : new SlaveSync({
+    this.#slaveSync = parts.config.brokerRole !== 'SLAVE' || network === undefined ? undefined : new SlaveSync({
       brokerName: this.brokerName,
       periodMs: parts.config.slaveSynchronizeInterval,
       clock: systemClock,
-      connect: (address) => connectBrokerApi(address, { brokerName: this.brokerName }),
+      connect: (address) => network.broker(address, this.brokerName),
       topics: this.#topics,
       offsets: this.#offsets,
       groups: this.#subscriptionGroups,
@@ -217,7 +226,7 @@ export class Broker implements BrokerApi {
     try {
       const { dispatcher, flush, writer } = await spawnBrokerActors(system, cfg, store, positions, maxPhy, queueOffsets, options, recovery.damaged);
       const { replication, haAddress } = await startReplication(system, cfg, config, store, positions, { writer, flush, dispatcher });
-      return new Broker({ config: cfg, store, system, lock, positions, writer, flush, dispatcher, replication, haAddress, clock: options.clock ?? systemClock, recovery });
+      return new Broker({ config: cfg, store, system, lock, positions, writer, flush, dispatcher, replication, haAddress, clock: options.clock ?? systemClock, recovery, network: options.network });
     } catch (err) {
       await system.shutdown();
       lock.release();
@@ -303,7 +312,7 @@ export class Broker implements BrokerApi {
     let cfg = this.#topics.get(topic);
     if (cfg === undefined) {
       validateTopic(topic);
-      const system = topic.startsWith('%RETRY%') || topic.startsWith('%DLQ%');
+      const system = isGroupTopic(topic);
       if (!this.config.autoCreateTopicEnable && !system) throw new PetrelError('ERR_TOPIC_NOT_EXIST', `topic ${topic} does not exist and autoCreateTopicEnable is off`);
       cfg = this.#topics.upsert({ topic, ...(system ? { readQueueNums: 1, writeQueueNums: 1 } : {}) }, this.config.defaultTopicQueueNums);
       this.#registration.registerNow();
@@ -501,7 +510,7 @@ export class Broker implements BrokerApi {
   /** A slave's subscription groups are its master's copy: change them on the master. */
   #checkWritableTables(): void {
     this.#checkRunning();
-    if (this.#slaveSync !== undefined) throw new PetrelError('ERR_SERVICE_NOT_AVAILABLE', `broker ${this.brokerName} is a slave: its subscription groups are copied from its master; change them there`);
+    if (this.config.brokerRole === 'SLAVE') throw new PetrelError('ERR_SERVICE_NOT_AVAILABLE', `broker ${this.brokerName} is a slave: its subscription groups are copied from its master; change them there`);
   }
 
   /**
@@ -510,7 +519,8 @@ export class Broker implements BrokerApi {
    * sets it too.
    */
   syncFromMaster(address: string): Promise<unknown> {
-    if (this.#slaveSync === undefined) throw new PetrelError('ERR_INVALID_ARGUMENT', `broker ${this.brokerName} is a master and has no master to copy`);
+    if (this.config.brokerRole !== 'SLAVE') throw new PetrelError('ERR_INVALID_ARGUMENT', `broker ${this.brokerName} is a master and has no master to copy`);
+    if (this.#slaveSync === undefined) throw new PetrelError('ERR_CONFIG_INVALID', `slave ${this.brokerName} was started without a network (BrokerStartOptions.network) to reach its master`);
     this.#slaveSync.setMasterAddress(address);
     return this.#slaveSync.syncNow();
   }

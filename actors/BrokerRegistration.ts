@@ -5,12 +5,15 @@
  * (RocketMQ's updateMasterHAServerAddrPeriodically; a configured address always wins).
  */
 import { PetrelError } from '../common/errors.js';
-import type { TopicQueueData } from '../protocol/remoting/NameServerProtocol.js';
+import type { TopicQueueData } from '../api/nameServer.js';
+import type { BrokerNetwork } from '../api/network.js';
 import type { BrokerConfig } from './BrokerConfig.js';
 import { NameServerRegistrar } from './NameServerRegistrar.js';
 
 export interface BrokerRegistrationOptions {
   readonly config: BrokerConfig;
+  /** The transport to the name servers; without one the broker cannot advertise itself. */
+  readonly network: BrokerNetwork | undefined;
   /** The topics to register, as they are now. */
   readonly topics: () => TopicQueueData[];
   /** A slave: replicate from this master HA address from now on. */
@@ -38,9 +41,14 @@ export class BrokerRegistration {
   async advertise(brokerAddr: string, haAddr?: string): Promise<void> {
     const c = this.#o.config;
     if (c.namesrvAddr.trim() === '') throw new PetrelError('ERR_CONFIG_INVALID', `broker ${c.brokerName} has no namesrvAddr to register with`);
+    const network = this.#o.network;
+    if (network === undefined) {
+      throw new PetrelError('ERR_CONFIG_INVALID', `broker ${c.brokerName} was started without a network to reach its name servers (BrokerStartOptions.network; startBroker() supplies the remoting one)`);
+    }
     await this.#registrar?.stop();
     this.#registrar = new NameServerRegistrar({
       namesrvAddr: c.namesrvAddr,
+      network,
       identity: { clusterName: c.brokerClusterName, brokerName: c.brokerName, brokerId: c.brokerId, brokerAddr },
       ...(haAddr === undefined ? {} : { haAddr }),
       periodMs: c.registerNameServerPeriod,

@@ -7,29 +7,6 @@ import { PetrelError } from '../common/errors.js';
 import type { TopicConfig } from '../api/BrokerApi.js';
 
 /**
- * Topics only the broker writes: delayed messages wait in SCHEDULE_TOPIC_XXXX, retries and dead
- * letters are put by sendBack, transactional halves by the transaction service (RocketMQ's
- * TopicValidator refuses sends to its system topics the same way). A producer's message there
- * would be delivered by the schedule service as if it were due, or to a group as its own retry.
- */
-const BROKER_ONLY_TOPICS = new Set([
-  'SCHEDULE_TOPIC_XXXX',
-  'RMQ_SYS_TRANS_HALF_TOPIC',
-  'RMQ_SYS_TRANS_OP_HALF_TOPIC',
-  'TRANS_CHECK_MAX_TIME_TOPIC',
-  'SELF_TEST_TOPIC',
-  'OFFSET_MOVED_EVENT',
-]);
-const BROKER_ONLY_PREFIXES = ['%RETRY%', '%DLQ%'];
-
-/** Throws ERR_NO_PERMISSION for a producer's send to a topic only the broker writes. */
-export function refuseBrokerOnlyTopic(topic: string): void {
-  if (BROKER_ONLY_TOPICS.has(topic) || BROKER_ONLY_PREFIXES.some((p) => topic.startsWith(p))) {
-    throw new PetrelError('ERR_NO_PERMISSION', `topic ${topic} is written by the broker only; producers may not send to it`);
-  }
-}
-
-/**
  * A consumer's commit: the queue must be one of the topic's read queues, and the offset an integer
  * from 0 to the queue's max offset (a committed offset is the next one to consume, so it can equal
  * the max but not pass it). A topic without a config here counts only where its queue holds

@@ -15,7 +15,7 @@ import { UniqKeyGenerator, type SocketAddress } from '../storage/MessageId.js';
 import type { Message, MessageExt, SendResult, TopicConfig } from '../api/BrokerApi.js';
 import type { BrokerConfig } from './BrokerConfig.js';
 import { BrokerPositions, Position } from './BrokerPositions.js';
-import { refuseBrokerOnlyTopic } from './IntakeChecks.js';
+import { refuseBrokerOnlyTopic } from '../api/topics.js';
 import { delayed, reput, toStore } from './messageConvert.js';
 import { PositionWaiters } from './PositionWaiters.js';
 import { syncMasterReplicaWait } from './ReplicaWait.js';

@@ -9,11 +9,14 @@
  * again and the name servers rebuild their view from that.
  */
 import { log } from '../common/diagnostics.js';
-import { NameServerLink, splitNamesrvAddr, type BrokerIdentity, type RegisterBrokerResult, type TopicQueueData } from '../protocol/remoting/NameServerProtocol.js';
+import { splitNamesrvAddr, type BrokerIdentity, type NameServerApi, type RegisterBrokerResult, type TopicQueueData } from '../api/nameServer.js';
+import type { BrokerNetwork } from '../api/network.js';
 
 export interface NameServerRegistrarOptions {
   /** "host:port;host:port". */
   readonly namesrvAddr: string;
+  /** The transport to the name servers. */
+  readonly network: BrokerNetwork;
   readonly identity: BrokerIdentity;
   readonly haAddr?: string;
   /** Registration period, ms (RocketMQ registerNameServerPeriod, 30 s). */
@@ -27,7 +30,7 @@ export interface NameServerRegistrarOptions {
 }
 
 interface ServerState {
-  readonly link: NameServerLink;
+  readonly link: NameServerApi;
   running: Promise<void> | undefined;
   again: boolean;
   registered: boolean;
@@ -42,7 +45,7 @@ export class NameServerRegistrar {
   constructor(options: NameServerRegistrarOptions) {
     this.#opts = options;
     const rpc = { requestTimeoutMs: options.requestTimeoutMs ?? 3000, reconnectMaxMs: Math.max(100, Math.min(options.periodMs, 5000)) };
-    this.#servers = splitNamesrvAddr(options.namesrvAddr).map((a) => ({ link: new NameServerLink(a, rpc), running: undefined, again: false, registered: false }));
+    this.#servers = splitNamesrvAddr(options.namesrvAddr).map((a) => ({ link: options.network.nameServer(a, rpc), running: undefined, again: false, registered: false }));
   }
 
   /** Registers now and then every period. Resolves after the first round (successful or not). */

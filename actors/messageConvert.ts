@@ -6,8 +6,8 @@ import { PetrelError } from '../common/errors.js';
 import type { MessageToStore } from '../storage/MessageCodec.js';
 import { decodeMessage, type MessageExt as StoredMessage } from '../storage/MessageDecoder.js';
 import type { Message, MessageExt } from '../api/BrokerApi.js';
+import { SCHEDULE_TOPIC } from '../api/topics.js';
 
-export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
 
 /** Properties the broker sets; re-puts carry them as system properties. */
 const BROKER_PROPERTIES = new Set(['TAGS', 'KEYS', 'UNIQ_KEY', 'WAIT', 'DELAY', 'REAL_TOPIC', 'REAL_QID']);

@@ -7,7 +7,7 @@
  * commits (then stored) or rolls back (then dropped).
  */
 import type { TopicConfig } from '../api/BrokerApi.js';
-import { refuseBrokerOnlyTopic } from '../actors/IntakeChecks.js';
+import { refuseBrokerOnlyTopic } from '../api/topics.js';
 import { StatusError, codeOfSendStatus, statusOfError } from './status.js';
 import { Code, MessageType, TransactionResolution, statusOk, type WireSendResultEntry, type WireStatus } from './wire.js';
 import { list, num, rec, str } from './parse.js';

@@ -7,6 +7,7 @@
  * may already be there.
  */
 import { javaHash } from '../common/javaHash.js';
+import { SCHEDULE_TOPIC } from './SystemTopics.js';
 
 /**
  * What a dispatcher learns about one record. The producer of requests may reuse one object for
@@ -54,9 +55,6 @@ export function emptyDispatchRequest(): DispatchRequest {
     bornTimestamp: 0,
   };
 }
-
-/** The topic delay messages wait in; its ConsumeQueue tag code is the delivery time. */
-export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
 
 /** RocketMQ's default messageDelayLevel, level 1 first. */
 export const DEFAULT_DELAY_LEVELS = '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h';

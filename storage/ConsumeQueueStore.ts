@@ -15,7 +15,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { SCHEDULE_TOPIC, type CommitLogDispatcher, type DispatchRequest } from './CommitLogDispatcher.js';
+import type { CommitLogDispatcher, DispatchRequest } from './CommitLogDispatcher.js';
+import { SCHEDULE_TOPIC } from './SystemTopics.js';
 import { BLANK_UNIT_SIZE, ConsumeQueue, emptyCqUnit, extOffsetOf, extTagsCode, isExtTagsCode } from './ConsumeQueue.js';
 import { ConsumeQueueExt } from './ConsumeQueueExt.js';
 import { decodeExtAddress, encodeExtAddress } from './CqExtUnit.js';

@@ -17,10 +17,10 @@ export {
   emptyDispatchRequest,
   parseDelayLevels,
   tagsCodeOf,
-  SCHEDULE_TOPIC,
   type CommitLogDispatcher,
   type DispatchRequest,
 } from './CommitLogDispatcher.js';
+export { SCHEDULE_TOPIC, RETRY_PREFIX, DLQ_PREFIX } from './SystemTopics.js';
 export { MessageEncoder, patchRecord, patchPropertiesCrc, bodyCrc, type MessageToStore, type MessageEncoderOptions } from './MessageCodec.js';
 export {
   decodeMessage,

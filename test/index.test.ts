@@ -23,7 +23,7 @@ const endpoint = await startGrpcEndpointActor(broker, { host: '127.0.0.1', port:
 const grpc = endpoint.address;
 await endpoint.stop();
 let deep = 'imported';
-try { await import('petrelmq/dist/actors/BrokerHandle.js'); } catch (err) { deep = err.code; }
+try { await import('petrelmq/dist/protocol/BrokerLink.js'); } catch (err) { deep = err.code; }
 await broker.shutdown();
 console.log(JSON.stringify({ names: Object.keys(petrelmq), sent, grpc, deep }));
 process.exit(0);

@@ -4,7 +4,7 @@
  * memory only: brokers register again within registerNameServerPeriod after a restart.
  */
 import { Option, type Command } from 'commander';
-import type { NameServer } from '../../actors/NameServer.js';
+import type { NameServer } from '../../namesrv/NameServer.js';
 import { log } from '../../common/diagnostics.js';
 import { parseLogLevel, parsePort, type LogLevel } from '../args.js';
 import { printJson, printLine } from '../output.js';
@@ -27,7 +27,7 @@ export function registerNamesrv(program: Command): void {
     .option('--json', 'print the ready line as JSON')
     .action(async (_o: unknown, cmd: Command) => {
       const o = cmd.opts<NamesrvOptions>();
-      const [{ NameServer }, { startLogging }] = await Promise.all([import('../../actors/NameServer.js'), import('../logging.js')]);
+      const [{ NameServer }, { startLogging }] = await Promise.all([import('../../namesrv/NameServer.js'), import('../logging.js')]);
       const logs = startLogging(o.logLevel, { hold: true });
       const signals = new StopSignals();
       let server: NameServer;

@@ -21,6 +21,7 @@ import type { BrokerMetrics, MetricsServer } from '../metrics.js';
 import { printJson, printLine } from '../output.js';
 import { serveRemoting, type RemotingServer } from '../remoting.js';
 import { StopSignals } from '../signals.js';
+import { remotingNetwork } from '../../protocol/remoting/brokerNetwork.js';
 
 interface StartOptions {
   readonly store?: string;
@@ -125,7 +126,7 @@ async function runStart(o: StartOptions): Promise<void> {
   const signals = new StopSignals();
   let broker: Broker;
   try {
-    broker = await Broker.start(await brokerConfig(o));
+    broker = await Broker.start(await brokerConfig(o), { network: remotingNetwork });
   } catch (err) {
     signals.dispose();
     logs.close();

@@ -1,9 +1,10 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import { NameServer } from '../../actors/NameServer.js';
-import { RouteInfoManager } from '../../actors/RouteInfoManager.js';
+import { NameServer } from '../../namesrv/NameServer.js';
+import { RouteInfoManager } from '../../namesrv/RouteInfoManager.js';
 import { isPetrelError } from '../../common/errors.js';
-import { NameServerClient, NameServerLink, type BrokerRegistration } from '../../protocol/remoting/NameServerProtocol.js';
+import { NameServerClient, NameServerLink } from '../../protocol/remoting/NameServerProtocol.js';
+import type { BrokerRegistration } from '../../api/nameServer.js';
 import { RpcClient } from '../../protocol/remoting/RpcClient.js';
 import { startBroker, until } from '../helpers/broker.js';
 import { sendMany, startMaster, startNode, waitCaughtUp, waitConnected } from '../helpers/replication.js';

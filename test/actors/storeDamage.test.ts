@@ -9,7 +9,7 @@ import test, { type ExecutionContext } from 'ava';
 import { Broker } from '../../actors/Broker.js';
 import { Position } from '../../actors/BrokerPositions.js';
 import type { BrokerConfigInput } from '../../actors/BrokerConfig.js';
-import type { MessageExt } from '../../actors/BrokerApi.js';
+import type { MessageExt } from '../../api/BrokerApi.js';
 import { BrokerMetrics, METRIC_NAMES } from '../../cli/metrics.js';
 import { connectBrokerApi } from '../../protocol/remoting/RemoteBrokerApi.js';
 import { commitLogFileAt, consumeAll, flipBytes, listen, pullEverything, recordsHit, sample, sendNumbered, type Sent } from '../helpers/damage.js';

@@ -2,7 +2,7 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Message, SendResult } from '../../actors/BrokerApi.js';
+import type { Message, SendResult } from '../../api/BrokerApi.js';
 import { connectBrokerApi, type RemoteBrokerApi } from '../../protocol/remoting/RemoteBrokerApi.js';
 import { decodeMessage } from '../../storage/MessageDecoder.js';
 import { offsetToFileName } from '../../storage/StorePaths.js';

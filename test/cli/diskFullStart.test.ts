@@ -3,7 +3,7 @@ import type { ExecutionContext } from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Producer as OfficialProducer } from 'rocketmq-client-nodejs';
-import type { SendResult } from '../../actors/BrokerApi.js';
+import type { SendResult } from '../../api/BrokerApi.js';
 import { METRIC_NAMES } from '../../cli/metrics.js';
 import { Producer } from '../../client/Producer.js';
 import { isPetrelError } from '../../common/errors.js';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import type { MessageExt } from '../../api/BrokerApi.js';
-import { NameServer } from '../../actors/NameServer.js';
+import { NameServer } from '../../namesrv/NameServer.js';
 import { Producer } from '../../client/Producer.js';
 import { PushConsumer, ConsumeStatus } from '../../client/PushConsumer.js';
 import { serveBrokerApi } from '../../protocol/remoting/BrokerApiServer.js';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import { NameServer } from '../../actors/NameServer.js';
+import { NameServer } from '../../namesrv/NameServer.js';
 import { isPetrelError } from '../../common/errors.js';
 import { ClusterClient } from '../../client/ClusterClient.js';
 import { Producer } from '../../client/Producer.js';

@@ -2,7 +2,7 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import type { Broker } from '../../actors/Broker.js';
 import type { MessageExt } from '../../api/BrokerApi.js';
-import { NameServer } from '../../actors/NameServer.js';
+import { NameServer } from '../../namesrv/NameServer.js';
 import { ConsumeStatus, PushConsumer } from '../../client/PushConsumer.js';
 import { serveBrokerApi } from '../../protocol/remoting/BrokerApiServer.js';
 import { NameServerLink } from '../../protocol/remoting/NameServerProtocol.js';

@@ -4,10 +4,11 @@ import { Broker, type BrokerStartOptions } from '../../actors/Broker.js';
 import type { BrokerApi } from '../../api/BrokerApi.js';
 import type { BrokerConfigInput } from '../../actors/BrokerConfig.js';
 import { tempDir } from './tmp.js';
+import { remotingNetwork } from '../../protocol/remoting/brokerNetwork.js';
 
 export async function startBroker(t: ExecutionContext, config: BrokerConfigInput = {}, options: BrokerStartOptions = {}): Promise<Broker> {
   const dir = config.storePathRootDir ?? tempDir(t);
-  const broker = await Broker.start({ mappedFileSizeCommitLog: 1 << 20, mappedFileSizeConsumeQueue: 20 * 1000, ...config, storePathRootDir: dir }, options);
+  const broker = await Broker.start({ mappedFileSizeCommitLog: 1 << 20, mappedFileSizeConsumeQueue: 20 * 1000, ...config, storePathRootDir: dir }, { network: remotingNetwork, ...options });
   t.teardown(() => broker.shutdown());
   return broker;
 }

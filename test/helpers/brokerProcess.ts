@@ -13,13 +13,14 @@ import { createInterface } from 'node:readline';
 import { Broker } from '../../actors/Broker.js';
 import { Position } from '../../actors/BrokerPositions.js';
 import type { HaFault } from '../../actors/ReplicationActor.js';
+import { remotingNetwork } from '../../protocol/remoting/brokerNetwork.js';
 
 function out(v: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(v)}\n`);
 }
 
 const config: unknown = JSON.parse(process.argv[2] ?? '{}');
-const broker = await Broker.start(config as Parameters<typeof Broker.start>[0]);
+const broker = await Broker.start(config as Parameters<typeof Broker.start>[0], { network: remotingNetwork });
 out({ event: 'started', haAddress: broker.haAddress ?? null, wrote: broker.positions.get(Position.WROTE), pid: process.pid });
 
 let stopping: Promise<void> | undefined;

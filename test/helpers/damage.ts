@@ -7,7 +7,7 @@ import diagnostics from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
-import type { BrokerApi, MessageExt, SendResult } from '../../actors/BrokerApi.js';
+import type { BrokerApi, MessageExt, SendResult } from '../../api/BrokerApi.js';
 import { CHANNELS } from '../../common/diagnostics.js';
 import { PushConsumer } from '../../client/PushConsumer.js';
 

@@ -7,7 +7,7 @@
  * the end of stdin shuts it down (`{"event":"stopped"}`, exit 0).
  */
 import { createInterface } from 'node:readline';
-import { NameServer, type NameServerOptions } from '../../actors/NameServer.js';
+import { NameServer, type NameServerOptions } from '../../namesrv/NameServer.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as NameServerOptions;
 const ns = await NameServer.start({ port: 0, ...options });

@@ -8,13 +8,14 @@ import type { BrokerConfigInput } from '../../actors/BrokerConfig.js';
 import { Position } from '../../actors/BrokerPositions.js';
 import { tempDir } from './tmp.js';
 import { until } from './broker.js';
+import { remotingNetwork } from '../../protocol/remoting/brokerNetwork.js';
 
 /** Small files, so that a few hundred messages roll several of them (blank records included). */
 export const SMALL_FILES: BrokerConfigInput = { mappedFileSizeCommitLog: 64 * 1024, mappedFileSizeConsumeQueue: 20 * 1000 };
 
 /** Starts a broker whose shutdown is part of the test's teardown (calling it earlier is fine). */
 export async function startNode(t: ExecutionContext, config: BrokerConfigInput): Promise<Broker> {
-  const broker = await Broker.start({ ...SMALL_FILES, storePathRootDir: tempDir(t), ...config });
+  const broker = await Broker.start({ ...SMALL_FILES, storePathRootDir: tempDir(t), ...config }, { network: remotingNetwork });
   t.teardown(() => broker.shutdown());
   return broker;
 }

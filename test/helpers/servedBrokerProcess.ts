@@ -13,9 +13,10 @@ import { createInterface } from 'node:readline';
 import { Broker } from '../../actors/Broker.js';
 import type { BrokerConfigInput } from '../../actors/BrokerConfig.js';
 import { serveBrokerApi } from '../../protocol/remoting/BrokerApiServer.js';
+import { remotingNetwork } from '../../protocol/remoting/brokerNetwork.js';
 
 const arg = JSON.parse(process.argv[2] ?? '{}') as { config?: BrokerConfigInput; port?: number };
-const broker = await Broker.start(arg.config ?? {});
+const broker = await Broker.start(arg.config ?? {}, { network: remotingNetwork });
 const server = await serveBrokerApi(broker, { port: arg.port ?? 0 });
 if (broker.config.namesrvAddr !== '') await broker.advertise(server.address, broker.haAddress);
 process.stdout.write(`${JSON.stringify({ event: 'ready', address: server.address, haAddress: broker.haAddress ?? null, pid: process.pid })}\n`);

@@ -1,5 +1,5 @@
 /** Reads back what a broker holds, for tests that check every acknowledged message is there. */
-import type { BrokerApi, MessageExt } from '../../actors/BrokerApi.js';
+import type { BrokerApi, MessageExt } from '../../api/BrokerApi.js';
 import { text } from './broker.js';
 
 /** Every message of every read queue of `topic`, pulled from offset 0 to the queue's max offset. */

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import type { PullRequest, PullResult } from '../../actors/BrokerApi.js';
+import type { PullRequest, PullResult } from '../../api/BrokerApi.js';
 import { filteredPull, PULL_STATUS_OF } from '../../actors/FilteredPull.js';
 import { decodeRecords } from '../../actors/messageConvert.js';
 import { CommitLogReader } from '../../storage/CommitLogReader.js';
@@ -20,7 +20,7 @@ import { MessageStore } from '../../storage/MessageStore.js';
 import { parseStoreConfig } from '../../storage/StoreConfig.js';
 import { GetMessageStatus } from '../../storage/StoreResults.js';
 import { serveBrokerApi } from '../../protocol/remoting/BrokerApiServer.js';
-import { GET_STATUSES } from '../../protocol/remoting/brokerValues.js';
+import { GET_STATUSES } from '../../api/values.js';
 import { connectBrokerApi } from '../../protocol/remoting/RemoteBrokerApi.js';
 import { MemoryBroker } from '../helpers/memoryBroker.js';
 import { tempDir } from '../helpers/tmp.js';

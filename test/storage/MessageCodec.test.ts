@@ -1,6 +1,7 @@
 import test from 'ava';
 import { javaHash } from '../../common/javaHash.js';
-import { emptyDispatchRequest, SCHEDULE_TOPIC } from '../../storage/CommitLogDispatcher.js';
+import { emptyDispatchRequest } from '../../storage/CommitLogDispatcher.js';
+import { SCHEDULE_TOPIC } from '../../storage/SystemTopics.js';
 import { MessageEncoder, PROPERTY_CRC_LENGTH, patchPropertiesCrc, patchRecord, type MessageToStore } from '../../storage/MessageCodec.js';
 import { checkRecord, decodeDispatchRequest, decodeMessage, RecordCheck } from '../../storage/MessageDecoder.js';
 import { createOffsetMessageId, parseSocketAddress } from '../../storage/MessageId.js';

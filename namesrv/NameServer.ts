@@ -16,7 +16,7 @@ import { systemClock, type Clock } from '../common/clock.js';
 import type { TopicRoute } from '../api/BrokerApi.js';
 import { RouteInfoManager } from './RouteInfoManager.js';
 import { ARGUMENT, str } from '../api/parse.js';
-import { brokerIdentity, brokerRegistration, type ClusterInfo, type RegisterBrokerResult } from '../protocol/remoting/NameServerProtocol.js';
+import { brokerIdentity, brokerRegistration, type ClusterInfo, type RegisterBrokerResult } from '../api/nameServer.js';
 import { serveRpc, type RpcMethod, type RpcServer } from '../protocol/remoting/RpcServer.js';
 
 export interface NameServerOptions {

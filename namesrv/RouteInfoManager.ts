@@ -11,7 +11,7 @@
  * together with its queue data.
  */
 import type { TopicRoute } from '../api/BrokerApi.js';
-import type { BrokerGroupInfo, BrokerIdentity, BrokerRegistration, ClusterInfo, RegisterBrokerResult, TopicQueueData } from '../protocol/remoting/NameServerProtocol.js';
+import type { BrokerGroupInfo, BrokerIdentity, BrokerRegistration, ClusterInfo, RegisterBrokerResult, TopicQueueData } from '../api/nameServer.js';
 
 interface LiveBroker {
   readonly identity: BrokerIdentity;
