@@ -14,7 +14,8 @@
  * dispatcher catch up, persists offsets and removes the abort file; a kill -9 leaves the abort file
  * and the next start runs abnormal recovery.
  */
-import { readBrokerConf, parseBrokerConfig, parseDelayLevels, storeConfigOf, type BrokerConfig, type BrokerConfigInput } from './BrokerConfig.js';
+import { parseDelayLevels } from '../storage/DelayLevels.js';
+import { readBrokerConf, parseBrokerConfig, storeConfigOf, type BrokerConfig, type BrokerConfigInput } from './BrokerConfig.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { PetrelError } from '../common/errors.js';
 import { DiskSpaceGuard, type DiskSpaceState } from '../storage/DiskSpaceGuard.js';
@@ -37,6 +38,7 @@ import type {
   BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, PullRequest, PullResult, SendResult,
   SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
 } from '../api/BrokerApi.js';
+import { isWriteable } from '../api/BrokerApi.js';
 import { BrokerPositions, Position } from './BrokerPositions.js';
 import { BrokerQueries } from './BrokerQueries.js';
 import { ConsumerGroups } from './ConsumerGroups.js';
@@ -317,7 +319,7 @@ export class Broker implements BrokerApi {
       cfg = this.#topics.upsert({ topic, ...(system ? { readQueueNums: 1, writeQueueNums: 1 } : {}) }, this.config.defaultTopicQueueNums);
       this.#registration.registerNow();
     }
-    if (forWrite && (cfg.perm & 2) === 0) throw new PetrelError('ERR_NO_PERMISSION', `topic ${topic} is not writable (perm ${cfg.perm})`);
+    if (forWrite && !isWriteable(cfg.perm)) throw new PetrelError('ERR_NO_PERMISSION', `topic ${topic} is not writable (perm ${cfg.perm})`);
     return cfg;
   }
 
@@ -345,7 +347,7 @@ export class Broker implements BrokerApi {
     const { longPollMs: _, ...query } = request;
     const r = await this.#dispatcher.ask({ type: 'pull', ...query, holdMs }, holdMs > 0 ? { timeoutMs: holdMs + ASK_TIMEOUT_MS } : {});
     return {
-      status: r.status as PullResult['status'],
+      status: r.status,
       messages: decodeRecords(r.buffer, r.sizes, this.brokerName),
       nextBeginOffset: r.nextBeginOffset,
       minOffset: r.minOffset,

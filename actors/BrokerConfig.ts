@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { PetrelError } from '../common/errors.js';
-import { parseDelayLevels as parseStoreDelayLevels } from '../storage/CommitLogDispatcher.js';
+import { DEFAULT_DELAY_LEVELS, parseDelayLevels } from '../storage/DelayLevels.js';
 import { parseStoreConfig, type MessageStoreConfig } from '../storage/StoreConfig.js';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
@@ -61,7 +61,7 @@ const schema = z
     enableCalcFilterBitMap: z.boolean().default(false),
     enableConsumeQueueExt: z.boolean().default(false),
     /** Delay levels, RocketMQ's syntax: "1s 5s 10s 30s 1m ... 2h" (ms also accepted). */
-    messageDelayLevel: z.string().default('1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h'),
+    messageDelayLevel: z.string().default(DEFAULT_DELAY_LEVELS),
     /** Consumer offsets are persisted this often, ms. */
     flushConsumerOffsetInterval: int(10).default(5_000),
     /** How long a pull with nothing new is held, ms. */
@@ -133,7 +133,11 @@ export function parseBrokerConfig(input: unknown): BrokerConfig {
     throw invalid(key, issue?.message ?? 'invalid value');
   }
   const cfg = result.data;
-  parseDelayLevels(cfg.messageDelayLevel);
+  try {
+    parseDelayLevels(cfg.messageDelayLevel);
+  } catch (err) {
+    throw invalid('messageDelayLevel', (err as Error).message);
+  }
   if (cfg.brokerRole === 'SLAVE' && cfg.brokerId === 0) throw invalid('brokerId', 'a SLAVE needs brokerId >= 1');
   if (cfg.brokerRole !== 'SLAVE' && cfg.brokerId !== 0) throw invalid('brokerId', 'a master has brokerId 0');
   return cfg;
@@ -191,13 +195,6 @@ function convert(key: keyof BrokerConfig, value: string): unknown {
   }
   if (key === 'storePathRootDir' && value.startsWith('~')) return path.join(os.homedir(), value.slice(1));
   return value;
-}
-
-/** Milliseconds per delay level (level n is index n-1); refuses a malformed messageDelayLevel. */
-export function parseDelayLevels(spec: string): number[] {
-  const levels = parseStoreDelayLevels(spec);
-  if (levels === undefined || levels.length > 64) throw invalid('messageDelayLevel', `"${spec}" is not 1 to 64 durations like "1s 5s 10m 2h 100ms"`);
-  return levels;
 }
 
 /** The store's part of a broker config, validated by storage/StoreConfig.ts. */

@@ -30,9 +30,9 @@ import { PetrelError } from '../common/errors.js';
 import type { MessageStoreConfig } from '../storage/StoreConfig.js';
 import { commitLogPath } from '../storage/StoreConfig.js';
 import { BloomFilter } from '../filter/bloom/BloomFilter.js';
-import { parseDelayLevels } from './BrokerConfig.js';
+import { parseDelayLevels } from '../storage/DelayLevels.js';
 import { BrokerPositions, Position, type PositionSlot } from './BrokerPositions.js';
-import type { FilterSpec } from '../api/BrokerApi.js';
+import type { FilterSpec, GetMessageStatus } from '../api/BrokerApi.js';
 import { ConsumerFilters, newestDispatchedStoreTimestamp, type FilterRegistration, type SqlSubscription } from './ConsumerFilters.js';
 import { filteredPull, type PullStats } from './FilteredPull.js';
 
@@ -110,7 +110,7 @@ export interface DispatchTruncate {
 }
 
 export interface PullReply {
-  readonly status: string;
+  readonly status: GetMessageStatus;
   readonly nextBeginOffset: number;
   readonly minOffset: number;
   readonly maxOffset: number;

@@ -74,7 +74,10 @@ export const PULL_STATUS_OF: Readonly<Record<StoreGetMessageStatus, ApiGetMessag
   NO_MESSAGE_IN_QUEUE: 'NO_MESSAGE_IN_QUEUE',
 };
 
-export function filteredPull(ctx: GetMessageContext, req: FilteredPullRequest, options: FilteredPullOptions): { result: GetMessageResult; stats: PullStats } {
+/** A store result as a pull answers it: its status mapped to one a client knows. */
+export type PullAnswer = Omit<GetMessageResult, 'status'> & { readonly status: ApiGetMessageStatus };
+
+export function filteredPull(ctx: GetMessageContext, req: FilteredPullRequest, options: FilteredPullOptions): { result: PullAnswer; stats: PullStats } {
   let commitLogReads = 0;
   let bloomSkipped = 0;
   const commitLog = ctx.commitLog;

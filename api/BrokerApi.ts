@@ -7,6 +7,7 @@
  * Data-path outcomes are status values with RocketMQ's names; exceptions are for bad input
  * (PetrelError with a code), shutdown and programmer errors.
  */
+import { GetMessageStatus as StoreGetMessageStatus } from '../storage/StoreResults.js';
 
 /** A message as a producer hands it over. Body bytes are copied at send. */
 export interface Message {
@@ -82,6 +83,16 @@ export interface SendResult {
 /** RocketMQ perm bits. */
 export const Perm = { READ: 4, WRITE: 2, INHERIT: 1 } as const;
 
+/** RocketMQ's PermName.isReadable: the queues may be consumed. */
+export function isReadable(perm: number): boolean {
+  return (perm & Perm.READ) === Perm.READ;
+}
+
+/** RocketMQ's PermName.isWriteable: the queues may be sent to. */
+export function isWriteable(perm: number): boolean {
+  return (perm & Perm.WRITE) === Perm.WRITE;
+}
+
 export interface TopicConfig {
   readonly topic: string;
   readonly readQueueNums: number;
@@ -103,15 +114,13 @@ export interface TopicRoute {
   }[];
 }
 
-export const GetMessageStatus = {
-  FOUND: 'FOUND',
-  NO_MATCHED_MESSAGE: 'NO_MATCHED_MESSAGE',
-  NO_MESSAGE_IN_QUEUE: 'NO_MESSAGE_IN_QUEUE',
-  OFFSET_TOO_SMALL: 'OFFSET_TOO_SMALL',
-  OFFSET_OVERFLOW_ONE: 'OFFSET_OVERFLOW_ONE',
-  OFFSET_OVERFLOW_BADLY: 'OFFSET_OVERFLOW_BADLY',
-  NO_MATCHED_LOGIC_QUEUE: 'NO_MATCHED_LOGIC_QUEUE',
-} as const;
+/**
+ * The statuses a pull answers: the store's (storage/StoreResults.ts, RocketMQ's GetMessageStatus)
+ * less the two a pull reports as NO_MATCHED_MESSAGE (actors/FilteredPull.ts PULL_STATUS_OF), so
+ * there is one declaration of the names.
+ */
+const { MESSAGE_WAS_REMOVING: _removing, OFFSET_FOUND_NULL: _foundNull, ...pullStatuses } = StoreGetMessageStatus;
+export const GetMessageStatus = pullStatuses;
 export type GetMessageStatus = (typeof GetMessageStatus)[keyof typeof GetMessageStatus];
 
 /** A subscription's filter as it travels: tag expression ("*", "TagA || TagB") or SQL92. */

@@ -19,6 +19,7 @@ import type {
   BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, MessageQueue, PullRequest, PullResult, SendResult,
   SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
 } from '../api/BrokerApi.js';
+import { isReadable, isWriteable } from '../api/BrokerApi.js';
 import { PetrelError, isPetrelError } from '../common/errors.js';
 import { log } from '../common/diagnostics.js';
 import { systemClock, type Clock } from '../common/clock.js';
@@ -105,7 +106,7 @@ export class ClusterClient implements BrokerApi {
       }
     } else {
       for (const b of route.brokers) {
-        if ((b.perm & 2) === 0 || b.addrs[0] === undefined) continue;
+        if (!isWriteable(b.perm) || b.addrs[0] === undefined) continue;
         for (let q = 0; q < b.writeQueueNums; q++) queues.push({ topic, brokerName: b.brokerName, queueId: q });
       }
     }
@@ -119,7 +120,7 @@ export class ClusterClient implements BrokerApi {
     if (route === undefined) throw new PetrelError('ERR_TOPIC_NOT_EXIST', `no broker group serves topic ${topic}`);
     const queues: MessageQueue[] = [];
     for (const b of route.brokers) {
-      if ((b.perm & 4) === 0) continue;
+      if (!isReadable(b.perm)) continue;
       for (let q = 0; q < b.readQueueNums; q++) queues.push({ topic, brokerName: b.brokerName, queueId: q });
     }
     return queues;

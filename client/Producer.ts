@@ -9,6 +9,7 @@
  */
 import { PetrelError, isPetrelError } from '../common/errors.js';
 import type { BrokerApi, Message, MessageQueue, SendResult } from '../api/BrokerApi.js';
+import { isWriteable } from '../api/BrokerApi.js';
 import { clientId as makeClientId, validateGroupName } from './clientIds.js';
 import { openBrokerSource, type NameServerOption } from './BrokerSource.js';
 import type { ClusterClient } from './ClusterClient.js';
@@ -178,7 +179,7 @@ export class Producer {
     const route = await this.#broker.queryRoute(topic);
     const queues: MessageQueue[] = [];
     for (const b of route.brokers) {
-      if ((b.perm & 2) === 0) continue;
+      if (!isWriteable(b.perm)) continue;
       for (let q = 0; q < b.writeQueueNums; q++) queues.push({ topic, brokerName: b.brokerName, queueId: q });
     }
     if (queues.length === 0) throw new PetrelError('ERR_TOPIC_NOT_EXIST', `topic ${topic} has no writable queue`);

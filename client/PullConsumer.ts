@@ -7,6 +7,7 @@
  */
 import { PetrelError } from '../common/errors.js';
 import type { BrokerApi, FilterSpec, MessageExt, MessageQueue, PullResult } from '../api/BrokerApi.js';
+import { isReadable } from '../api/BrokerApi.js';
 import { clientId as makeClientId, validateGroupName } from './clientIds.js';
 import { SubscriptionFilter } from './SubscriptionFilter.js';
 
@@ -63,7 +64,7 @@ export class PullConsumer {
     const route = await this.#broker.queryRoute(topic);
     const out: MessageQueue[] = [];
     for (const b of route.brokers) {
-      if ((b.perm & 4) === 0) continue;
+      if (!isReadable(b.perm)) continue;
       for (let q = 0; q < b.readQueueNums; q++) out.push({ topic, brokerName: b.brokerName, queueId: q });
     }
     return out;

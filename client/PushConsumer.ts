@@ -10,6 +10,7 @@
  */
 import { PetrelError } from '../common/errors.js';
 import type { BrokerApi, FilterSpec, MessageExt, MessageModel, MessageQueue, QueueLag } from '../api/BrokerApi.js';
+import { isReadable } from '../api/BrokerApi.js';
 import { allocateAveragely } from './allocateAveragely.js';
 import { clientId as makeClientId, validateGroupName } from './clientIds.js';
 import { ProcessQueue } from './ProcessQueue.js';
@@ -199,7 +200,7 @@ export class PushConsumer {
       }
       const all: MessageQueue[] = [];
       for (const b of route.brokers) {
-        if ((b.perm & 4) === 0) continue;
+        if (!isReadable(b.perm)) continue;
         for (let q = 0; q < b.readQueueNums; q++) all.push({ topic, brokerName: b.brokerName, queueId: q });
       }
       const mine = this.messageModel === 'BROADCASTING' ? all : allocateAveragely(all, this.#members, this.clientId);

@@ -17,7 +17,7 @@ import { systemClock, type Clock } from '../common/clock.js';
 import { log } from '../common/diagnostics.js';
 import { AccessControl, type AclConfig } from './AccessControl.js';
 import { ClientRegistry } from './ClientRegistry.js';
-import { DEFAULT_DELAY_LEVELS, parseDelayLevels } from './DelayLevels.js';
+import { DEFAULT_DELAY_LEVELS, parseDelayLevels } from '../storage/DelayLevels.js';
 import { inboundToWire } from './MessageConversion.js';
 import { messagingService } from './MessagingService.js';
 import { DEFAULT_MESSAGE_LIMITS } from './MessageValidation.js';

@@ -6,7 +6,7 @@
  * queue 0 (ROCKETMQ-GRPC.md 5.1), and the endpoint picks the real queue on send and pops across
  * all queues on receive. Every queue accepts every message type.
  */
-import type { TopicConfig } from '../api/BrokerApi.js';
+import { Perm, isReadable, isWriteable, type TopicConfig } from '../api/BrokerApi.js';
 import { StatusError } from './status.js';
 import { AddressScheme, Code, MessageType, Permission, statusOk, type WireBroker, type WireMessageQueue, type WireResource, type WireStatus } from './wire.js';
 import { rec, str } from './parse.js';
@@ -19,8 +19,6 @@ import { isIP } from 'node:net';
 const ACCEPT_ALL: readonly MessageType[] = [MessageType.NORMAL, MessageType.FIFO, MessageType.DELAY, MessageType.TRANSACTION];
 
 /** RocketMQ perm bits. */
-const PERM_READ = 4;
-const PERM_WRITE = 2;
 
 export interface RouteResponse {
   readonly status: WireStatus;
@@ -49,8 +47,8 @@ export function brokerOf(ctx: ServiceContext): WireBroker {
 }
 
 function permissionOf(perm: number): Permission {
-  const read = (perm & PERM_READ) !== 0;
-  const write = (perm & PERM_WRITE) !== 0;
+  const read = isReadable(perm);
+  const write = isWriteable(perm);
   return read && write ? Permission.READ_WRITE : read ? Permission.READ : write ? Permission.WRITE : Permission.NONE;
 }
 
@@ -78,7 +76,7 @@ export async function queryRoute(ctx: ServiceContext, request: unknown, call: Ca
   const count = Math.max(1, mine.readQueueNums, mine.writeQueueNums);
   const queues: WireMessageQueue[] = [];
   for (let id = 0; id < count; id++) {
-    let perm = (id < mine.readQueueNums ? PERM_READ : 0) | (id < mine.writeQueueNums ? PERM_WRITE : 0);
+    let perm = (id < mine.readQueueNums ? Perm.READ : 0) | (id < mine.writeQueueNums ? Perm.WRITE : 0);
     perm &= mine.perm;
     queues.push(queue(ctx, wireTopic(call, topic), id, id === 0 ? Permission.READ_WRITE : permissionOf(perm)));
   }
@@ -91,7 +89,7 @@ export async function queryAssignment(ctx: ServiceContext, request: unknown, cal
   const group = resourceName(req['group'], 'group', call, 'group');
   requireTopic(call, ctx.acl, topic, 'SUB');
   const config = await topicConfig(ctx, topic);
-  if ((config.perm & PERM_READ) === 0 || config.readQueueNums < 1) throw new StatusError(Code.FORBIDDEN, `topic ${topic} is not readable`);
+  if (!isReadable(config.perm) || config.readQueueNums < 1) throw new StatusError(Code.FORBIDDEN, `topic ${topic} is not readable`);
   const t = wireTopic(call, topic);
   if (!ctx.settings.groupPolicy(group).fifo) {
     return { status: statusOk(), assignments: [{ message_queue: queue(ctx, t, -1, Permission.READ_WRITE) }] };

@@ -56,26 +56,6 @@ export function emptyDispatchRequest(): DispatchRequest {
   };
 }
 
-/** RocketMQ's default messageDelayLevel, level 1 first. */
-export const DEFAULT_DELAY_LEVELS = '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h';
-
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/**
- * Parses a messageDelayLevel string into milliseconds per level (index 0 = level 1). RocketMQ's
- * units are s, m, h and d; ms is accepted too, for short delays in tests.
- */
-export function parseDelayLevels(text: string): number[] | undefined {
-  const out: number[] = [];
-  for (const part of text.trim().split(/\s+/)) {
-    const m = /^(\d+)(ms|[smhd])$/.exec(part);
-    const unit = m?.[2] === undefined ? undefined : UNIT_MS[m[2]];
-    if (m === null || unit === undefined) return undefined;
-    out.push(Number(m[1]) * unit);
-  }
-  return out.length > 0 ? out : undefined;
-}
-
 /** The ConsumeQueue tag code of a record (ROCKETMQ.md 2.2). */
 export function tagsCodeOf(
   topic: string,

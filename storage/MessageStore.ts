@@ -14,7 +14,8 @@ import { channel, CHANNELS } from '../common/diagnostics.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { PetrelError } from '../common/errors.js';
 import { CommitLog } from './CommitLog.js';
-import { emptyDispatchRequest, parseDelayLevels, tagsCodeOf, type CommitLogDispatcher } from './CommitLogDispatcher.js';
+import { emptyDispatchRequest, tagsCodeOf, type CommitLogDispatcher } from './CommitLogDispatcher.js';
+import { parseDelayLevels } from './DelayLevels.js';
 import { ConsumeQueueStore } from './ConsumeQueueStore.js';
 import { getMessage as getMessageFrom } from './GetMessage.js';
 import { IndexService } from './IndexService.js';
@@ -83,7 +84,7 @@ export class MessageStore {
     this.#clock = options.clock ?? systemClock;
     this.#root = config.storePathRootDir;
     this.#storeHost = parseSocketAddress(config.storeHost);
-    this.#delayLevels = parseDelayLevels(config.messageDelayLevel) ?? [];
+    this.#delayLevels = parseDelayLevels(config.messageDelayLevel);
     this.#queueNumsOf = options.queueNumsOf ?? (() => undefined);
     this.#hotBytes = (os.totalmem() * config.accessMessageInMemoryMaxRatio) / 100;
     this.#encoder = new MessageEncoder({

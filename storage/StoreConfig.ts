@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { PetrelError } from '../common/errors.js';
-import { DEFAULT_DELAY_LEVELS, parseDelayLevels } from './CommitLogDispatcher.js';
+import { DEFAULT_DELAY_LEVELS, parseDelayLevels } from './DelayLevels.js';
 import { parseSocketAddress } from './MessageId.js';
 import { commitLogDir } from './StorePaths.js';
 
@@ -119,7 +119,11 @@ export function parseStoreConfig(input: unknown): MessageStoreConfig {
     throw new PetrelError('ERR_CONFIG_INVALID', `store config ${key}: ${why}`);
   };
   if (c.mappedFileSizeConsumeQueue % 20 !== 0) bad('mappedFileSizeConsumeQueue', 'must be a multiple of 20 (the unit size)');
-  if (parseDelayLevels(c.messageDelayLevel) === undefined) bad('messageDelayLevel', 'must be levels like "1s 5s 1m 2h"');
+  try {
+    parseDelayLevels(c.messageDelayLevel);
+  } catch (err) {
+    bad('messageDelayLevel', (err as Error).message);
+  }
   try {
     parseSocketAddress(c.storeHost);
   } catch {

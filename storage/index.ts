@@ -15,12 +15,12 @@ export {
 export { ACCEPT_ALL, type MessageFilter, type ConsumeQueueExtUnitView } from './MessageFilter.js';
 export {
   emptyDispatchRequest,
-  parseDelayLevels,
   tagsCodeOf,
   type CommitLogDispatcher,
   type DispatchRequest,
 } from './CommitLogDispatcher.js';
 export { SCHEDULE_TOPIC, RETRY_PREFIX, DLQ_PREFIX } from './SystemTopics.js';
+export { DEFAULT_DELAY_LEVELS, parseDelayLevels } from './DelayLevels.js';
 export { MessageEncoder, patchRecord, patchPropertiesCrc, bodyCrc, type MessageToStore, type MessageEncoderOptions } from './MessageCodec.js';
 export {
   decodeMessage,

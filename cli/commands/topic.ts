@@ -1,6 +1,7 @@
 /** `petrelmq topic create|list|describe`: topics of a running broker. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { TopicConfig } from '../../api/BrokerApi.js';
+import { isReadable, isWriteable } from '../../api/BrokerApi.js';
 import { PetrelError } from '../../common/errors.js';
 import { adminCommand, withBroker, type AdminOptions } from '../admin.js';
 import { parseIntAtLeast } from '../args.js';
@@ -15,7 +16,7 @@ interface CreateOptions extends AdminOptions {
 }
 
 function permText(perm: number): string {
-  return `${perm & 4 ? 'r' : '-'}${perm & 2 ? 'w' : '-'}`;
+  return `${isReadable(perm) ? 'r' : '-'}${isWriteable(perm) ? 'w' : '-'}`;
 }
 
 function topicRow(t: TopicConfig): string[] {

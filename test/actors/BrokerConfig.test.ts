@@ -1,7 +1,8 @@
 import test from 'ava';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseBrokerConfig, parseDelayLevels, readBrokerConf } from '../../actors/BrokerConfig.js';
+import { parseBrokerConfig, readBrokerConf } from '../../actors/BrokerConfig.js';
+import { parseDelayLevels } from '../../storage/DelayLevels.js';
 import { isPetrelError } from '../../common/errors.js';
 import { tempDir } from '../helpers/tmp.js';
 

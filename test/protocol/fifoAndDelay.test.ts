@@ -1,7 +1,8 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { queueForMessageGroup } from '../../protocol/FifoQueueSelector.js';
-import { DEFAULT_DELAY_LEVELS, delayLevelFor, parseDelayLevels } from '../../protocol/DelayLevels.js';
+import { delayLevelFor } from '../../protocol/DelayLevels.js';
+import { DEFAULT_DELAY_LEVELS, parseDelayLevels } from '../../storage/DelayLevels.js';
 import { StatusError } from '../../protocol/status.js';
 import { Code } from '../../protocol/wire.js';
 import { isPetrelError } from '../../common/errors.js';
@@ -65,7 +66,11 @@ test('delay - a delay past the longest level is ILLEGAL_DELIVERY_TIME', (t) => {
   t.true(err instanceof StatusError && err.wireCode === Code.ILLEGAL_DELIVERY_TIME);
 });
 
-test('delay - level strings are parsed with units and must increase', (t) => {
+test('delay - level strings are parsed with units, in any order, 1 to 64 of them', (t) => {
   t.deepEqual(parseDelayLevels('500ms 1s 2m 1h 1d'), [500, 1000, 120_000, 3_600_000, 86_400_000]);
-  for (const bad of ['1x', '5s 1s', '', 's']) t.true(isPetrelError(t.throws(() => parseDelayLevels(bad)), 'ERR_CONFIG_INVALID'));
+  // as RocketMQ, levels need not increase; a wanted delay still maps to the first level that is long enough
+  const unordered = parseDelayLevels('5s 1s 10s');
+  t.deepEqual(unordered, [5000, 1000, 10_000]);
+  t.is(delayLevelFor(10_800, 10_000, unordered), 1);
+  for (const bad of ['1x', '', 's', Array.from({ length: 65 }, () => '1s').join(' ')]) t.true(isPetrelError(t.throws(() => parseDelayLevels(bad)), 'ERR_CONFIG_INVALID'));
 });

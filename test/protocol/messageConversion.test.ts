@@ -5,7 +5,7 @@ import type { MessageExt } from '../../api/BrokerApi.js';
 import { parseReceivedMessage, digestMatches, toOutgoingWire, newMessageId } from '../../protocol/ClientMessages.js';
 import { parseInboundMessage, toBrokerMessage, toWireMessage, wrapNamespace, unwrapNamespace } from '../../protocol/MessageConversion.js';
 import { DEFAULT_MESSAGE_LIMITS } from '../../protocol/MessageValidation.js';
-import { parseDelayLevels, DEFAULT_DELAY_LEVELS } from '../../protocol/DelayLevels.js';
+import { parseDelayLevels, DEFAULT_DELAY_LEVELS } from '../../storage/DelayLevels.js';
 import { PROP } from '../../protocol/propertyNames.js';
 import { StatusError } from '../../protocol/status.js';
 import { Code, DigestType, MessageType } from '../../protocol/wire.js';
