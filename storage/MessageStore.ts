@@ -40,7 +40,7 @@ export interface MessageStoreOptions {
   /** Store config (parsed and validated; see StoreConfig.ts for keys and defaults). */
   readonly config?: unknown;
   readonly clock?: Clock;
-  /** Queue count of a topic (its writeQueueNums); undefined means defaultTopicQueueNums. */
+  /** Queue count of a topic (its writeQueueNums); undefined means topicQueueIdLimit. */
   readonly queueNumsOf?: (topic: string) => number | undefined;
   /** Dispatchers run before the ConsumeQueue one (RocketMQ runs CalcBitMap there). */
   readonly extraDispatchers?: readonly CommitLogDispatcher[];
@@ -173,7 +173,7 @@ export class MessageStore {
     const started = this.#putChannel.hasSubscribers ? performance.now() : 0;
     const topic = msg.topic;
     const queueId = msg.queueId;
-    validateQueueId(queueId, this.#queueNumsOf(topic) ?? this.config.defaultTopicQueueNums);
+    validateQueueId(queueId, this.#queueNumsOf(topic) ?? this.config.topicQueueIdLimit);
     const now = this.#clock.now();
     const uniqKey = msg.uniqKey ?? this.#uniqKeys.next(now);
     const size = this.#encoder.encode(msg, this.#scratch, 0, uniqKey);

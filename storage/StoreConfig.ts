@@ -1,9 +1,9 @@
 /**
  * The store part of the broker configuration, with RocketMQ's names and defaults
  * (MessageStoreConfig; ROCKETMQ.md 0, 5.1, 5.5). Every key can be set small for tests. Unknown
- * keys and bad values are refused with ERR_CONFIG_INVALID naming the key.
+ * keys and bad values are refused with ERR_CONFIG_INVALID naming the key. Each store key is
+ * declared here only: the broker's schema (actors/BrokerConfig.ts) is this shape and its own keys.
  */
-import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { PetrelError } from '../common/errors.js';
@@ -16,9 +16,10 @@ const GiB = 1024 * 1024 * 1024;
 const int = (min: number, max: number, def: number) => z.number().int().min(min).max(max).default(def);
 const bool = (def: boolean) => z.boolean().default(def);
 
-const schema = z.strictObject({
-  /** Root of the store folder. RocketMQ's default is ~/store. */
-  storePathRootDir: z.string().min(1).default(path.join(os.homedir(), 'store')),
+/** The store's keys, each with its type, limits and default. */
+export const storeConfigShape = {
+  /** Root of the store folder: ./petrelmq-data (RocketMQ's default is ~/store; a leading ~ is the home folder). */
+  storePathRootDir: z.string().min(1).default(path.resolve('petrelmq-data')),
   /** CommitLog folder; '' means <storePathRootDir>/commitlog. */
   storePathCommitLog: z.string().default(''),
   /** Size of one CommitLog file: 1 GiB. At most a Java int. */
@@ -29,8 +30,8 @@ const schema = z.strictObject({
   maxHashSlotNum: int(1, 50_000_000, 5_000_000),
   /** Entries of one IndexFile. */
   maxIndexNum: int(2, 100_000_000, 20_000_000),
-  /** Largest message body, bytes: 4 MiB. */
-  maxMessageSize: int(0, 1024 * 1024 * 1024, 4 * 1024 * 1024),
+  /** Largest message body, bytes: 4 MiB. At most 64 MiB. */
+  maxMessageSize: int(1, 64 * 1024 * 1024, 4 * 1024 * 1024),
   /** Hours a CommitLog file is kept after its last write: 72. */
   fileReservedTime: z.number().min(0).default(72),
   /** Files deleted per clean-up pass at most. */
@@ -76,7 +77,14 @@ const schema = z.strictObject({
   maxTransferCountOnMessageInMemory: int(1, INT_MAX, 32),
   maxTransferBytesOnMessageInDisk: int(1, INT_MAX, 64 * 1024),
   maxTransferCountOnMessageInDisk: int(1, INT_MAX, 8),
-  /** Percent of physical memory under which data counts as hot. */
+  /**
+   * Share of RAM, percent (0..100), of the CommitLog tail counted as hot: a pull's batch limits are
+   * the in-memory ones there. A pull that leaves more than this unread behind the CommitLog end is
+   * answered with suggestPullingFromSlave, and a cluster client then reads that queue from a slave
+   * of the group. The distance is measured, as in RocketMQ, from the start of the last message the
+   * pull read, so 0 makes every pull that returns messages suggest the slave (tests); a consumer at
+   * the end of its queue is never sent.
+   */
   accessMessageInMemoryMaxRatio: int(0, 100, 40),
   /** Delay levels of SCHEDULE_TOPIC_XXXX, level 1 first. */
   messageDelayLevel: z.string().default(DEFAULT_DELAY_LEVELS),
@@ -88,8 +96,8 @@ const schema = z.strictObject({
   warmMapedFileEnable: bool(false),
   /** This broker's address as stored in records and offset message ids. */
   storeHost: z.string().default('127.0.0.1:10911'),
-  /** petrelmq: queue ids a topic may use when no topic config says otherwise. */
-  defaultTopicQueueNums: int(1, 65_536, 1024),
+  /** petrelmq: queue ids (0..n-1) a topic without a config may use (the broker passes 1024). */
+  topicQueueIdLimit: int(1, 65_536, 1024),
   /** petrelmq: 'mmap' (default) or 'fs' (positioned reads and writes, no mapping). */
   mappedFileBackend: z.enum(['mmap', 'fs']).default('mmap'),
   /**
@@ -101,7 +109,9 @@ const schema = z.strictObject({
   commitLogWriteMode: z.enum(['write', 'mmap']).default('write'),
   /** petrelmq: how flushes reach the disk: 'fdatasync' (default) or 'msync'. */
   flushSyncMethod: z.enum(['fdatasync', 'msync']).default('fdatasync'),
-});
+};
+
+const schema = z.strictObject(storeConfigShape);
 
 export type MessageStoreConfig = z.output<typeof schema>;
 export type MessageStoreConfigInput = Partial<MessageStoreConfig>;

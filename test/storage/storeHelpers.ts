@@ -16,7 +16,7 @@ export function smallConfig(root: string, extra: Record<string, unknown> = {}): 
     maxHashSlotNum: 32,
     maxIndexNum: 64,
     maxMessageSize: 1024,
-    defaultTopicQueueNums: 8,
+    topicQueueIdLimit: 8,
     ...extra,
   };
 }
