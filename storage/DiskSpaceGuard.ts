@@ -205,7 +205,7 @@ export class DiskSpaceGuard {
       .map((f) => `${f.path} (${f.folders.join(', ')}) is ${pct(f.usedRatio)} used (diskSpaceWarningLevelRatio ${pct(s.threshold)}, ${f.freeBytes} bytes free)`);
     if (s.dispatchHeld !== undefined) {
       const at = this.#o.folders.find((f) => f.folder === s.dispatchHeld)?.path ?? s.dispatchHeld;
-      why.push(`dispatch is held: a ${s.dispatchHeld} write failed under ${at}, so new messages could not be pulled or found by key`);
+      why.push(`dispatch is held because a write to ${s.dispatchHeld}/ failed (${at}), so new messages could not be pulled or found by key`);
     }
     throw new PetrelError('ERR_DISK_FULL', `the store's disk is full: ${why.join('; ')}; writes resume when space is freed`);
   }
