@@ -140,14 +140,16 @@ export class DiskSpaceGuard {
       this.#published = s.full;
       if (diskChannel.hasSubscribers) {
         const { filesystems: __, ...record } = s;
-        diskChannel.publish(record);
+        diskChannel.publish(s.full ? { ...record, reason: this.#reasons(s).join('; ') } : record);
       }
     }
     return s;
   }
 
+  /** Whether sends are refused now, without building the state (the send path asks per message). */
   get full(): boolean {
-    return this.state.full;
+    const m = this.#measured;
+    return m.diskFull || m.logicRatioFull || this.#o.dispatchHeld?.() !== undefined || this.#published;
   }
 
   /** Measures again if the interval has passed on the clock; returns the state. */
@@ -199,6 +201,11 @@ export class DiskSpaceGuard {
   assertWritable(): void {
     const s = this.poll();
     if (!s.full) return;
+    throw new PetrelError('ERR_DISK_FULL', `the store's disk is full: ${this.#reasons(s).join('; ')}; writes resume when space is freed`);
+  }
+
+  /** What makes the store full: each full filesystem with its folders, and a held dispatch. */
+  #reasons(s: DiskSpaceState): string[] {
     const pct = (r: number): string => `${(r * 100).toFixed(1)}%`;
     const why = s.filesystems
       .filter((f) => f.full)
@@ -207,6 +214,6 @@ export class DiskSpaceGuard {
       const at = this.#o.folders.find((f) => f.folder === s.dispatchHeld)?.path ?? s.dispatchHeld;
       why.push(`dispatch is held because a write to ${s.dispatchHeld}/ failed (${at}), so new messages could not be pulled or found by key`);
     }
-    throw new PetrelError('ERR_DISK_FULL', `the store's disk is full: ${why.join('; ')}; writes resume when space is freed`);
+    return why;
   }
 }

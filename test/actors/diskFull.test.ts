@@ -207,6 +207,13 @@ for (const { folder, mib, leave } of LOGIC_FOLDERS) {
       return;
     }
     const topic = `LogicFull_${folder}`;
+    const changes: Record<string, unknown>[] = [];
+    // tests run side by side: only this store's changes
+    const onChange = (m: unknown): void => {
+      if (String((m as Record<string, unknown>)['path']).startsWith(store)) changes.push(m as Record<string, unknown>);
+    };
+    diagnostics.subscribe(CHANNELS.storeDiskSpace, onChange);
+    t.teardown(() => diagnostics.unsubscribe(CHANNELS.storeDiskSpace, onChange));
     const clock = new ManualClock();
     const broker = await Broker.start({ storePathRootDir: store, defaultTopicQueueNums: 1 }, { clock });
     t.teardown(() => broker.shutdown());
@@ -227,15 +234,26 @@ for (const { folder, mib, leave } of LOGIC_FOLDERS) {
     t.is(refused.code, 'ERR_DISK_FULL');
     t.regex('message' in refused ? refused.message : '', new RegExp(`${logic.dir} \\(${folder}\\) is 9\\d\\.\\d% used`));
     const state = broker.diskSpace();
-    t.like(state, { full: true, path: logic.dir, folders: [folder] });
+    t.like(state, { full: true, diskFull: false, logicFull: true, dispatchHeld: undefined, path: logic.dir, folders: [folder] });
     t.true(state.usedRatio >= 0.9, `used ratio ${state.usedRatio}`);
+    // two filesystems, each measured once: the store's own (root, CommitLog, the other logic folder) and the tmpfs
+    t.deepEqual(state.filesystems.map((f) => [f.folders, f.full]), [
+      [['root', 'commitlog', folder === 'index' ? 'consumequeue' : 'index'], false],
+      [[folder], true],
+    ]);
     for (let i = 1; i < 4; i++) t.is((await s.send(`refused-${i}`)).code, 'ERR_DISK_FULL');
+    // the change is published once (the process log's warn line), with the reason
+    t.is(changes.length, 1);
+    t.like(changes[0], { full: true, logicFull: true, path: logic.dir, folders: [folder] });
+    t.regex(String(changes[0]?.['reason']), new RegExp(`${logic.dir} \\(${folder}\\) is 9\\d\\.\\d% used`));
 
     fs.rmSync(filler);
     // still full until the next measurement
     t.is((await s.send('refused-4')).code, 'ERR_DISK_FULL');
     clock.advance(interval);
     t.false(broker.diskSpace().full);
+    t.is(changes.length, 2);
+    t.like(changes[1], { full: false, logicFull: false });
     for (let i = 0; i < 10; i++) t.is((await s.send(`after-${i}`)).code, 'SEND_OK');
     t.is(s.acked.size, 21);
     await untilQueued(broker, topic, s.acked.size);

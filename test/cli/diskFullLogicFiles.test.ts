@@ -179,6 +179,7 @@ test('start - consumequeue/ on a tmpfs that fills while messages are dispatched:
   await until(() => logged(running, FULL_LOG).length > 0, 10_000, 'the change to full logged');
   t.is(logged(running, FULL_LOG).length, 1, 'one warn line for the change to full, not one per send');
   t.like(logged(running, FULL_LOG)[0], { level: 40, full: true, logicFull: true });
+  t.regex(String(logged(running, FULL_LOG)[0]?.['reason']), /consumequeue/);
 
   resizeTmpfs(cq.dir, 64);
   await until(async () => sample((metrics = await scrape()), METRIC_NAMES.diskFull) === 0, 30_000, 'petrelmq_store_disk_full 0');
