@@ -27,7 +27,7 @@ import type { StoreDamage } from '../storage/DamageTally.js';
 import type { RecoveryResult } from '../storage/StoreRecovery.js';
 import { damagedBytes } from '../storage/RecordScan.js';
 import { StoreCheckpoint } from '../storage/StoreCheckpoint.js';
-import { checkpointPath } from '../storage/StorePaths.js';
+import { checkpointPath, consumeQueueRootDir, indexDir } from '../storage/StorePaths.js';
 import { log } from '../common/diagnostics.js';
 import { commitLogPath, type MessageStoreConfig } from '../storage/StoreConfig.js';
 import { AbortFile, StoreLock } from '../storage/StoreLock.js';
@@ -37,7 +37,7 @@ import type {
   BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, PullRequest, PullResult, SendResult,
   SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
 } from './BrokerApi.js';
-import { BrokerPositions, Position } from './BrokerPositions.js';
+import { BrokerPositions, Position, dispatchHeldBy } from './BrokerPositions.js';
 import { BrokerQueries } from './BrokerQueries.js';
 import { ConsumerGroups } from './ConsumerGroups.js';
 import { ConsumerOffsets } from './ConsumerOffsets.js';
@@ -147,8 +147,15 @@ export class Broker implements BrokerApi {
     this.#filters = c.enablePropertyFilter && c.enableCalcFilterBitMap && c.enableConsumeQueueExt
       ? new FilterRegistrar(this.#groups, (group, subscriptions, now) => this.#dispatcher.ask({ type: 'filters', group, subscriptions, now }))
       : undefined;
+    const root = parts.store.storePathRootDir;
     this.#disk = new DiskSpaceGuard({
-      paths: [parts.store.storePathRootDir, commitLogPath(parts.store)],
+      folders: [
+        { folder: 'root', path: root },
+        { folder: 'commitlog', path: commitLogPath(parts.store) },
+        { folder: 'consumequeue', path: consumeQueueRootDir(root) },
+        { folder: 'index', path: indexDir(root) },
+      ],
+      dispatchHeld: () => dispatchHeldBy(parts.positions),
       warningLevelRatio: parts.store.diskSpaceWarningLevelRatio,
       intervalMs: parts.store.cleanResourceInterval,
       clock: parts.clock,
@@ -230,8 +237,9 @@ export class Broker implements BrokerApi {
   }
 
   /**
-   * The store's disk-full flag and the used share behind it, measured again when
-   * cleanResourceInterval has passed (or now, with `now`). While `full`, sends get ERR_DISK_FULL.
+   * The store's disk-full flags and the used shares behind them, measured again when
+   * cleanResourceInterval has passed (or now, with `now`); a dispatch held by a ConsumeQueue or
+   * IndexFile write failure is read as it is now. While `full`, sends get ERR_DISK_FULL.
    */
   diskSpace(now = false): DiskSpaceState {
     return now ? this.#disk.check() : this.#disk.poll();

@@ -29,7 +29,7 @@ export const ERROR_CODES = {
   ERR_STORE_LOCKED: [false, 'another broker holds the store folder'],
   ERR_STORE_CLOSED: [false, 'the store is shut down'],
   ERR_STORE_IO: [true, 'an operating-system call on a store file failed'],
-  ERR_DISK_FULL: [true, 'the store\'s disk is fuller than diskSpaceWarningLevelRatio; writes are refused until space is freed'],
+  ERR_DISK_FULL: [true, 'a filesystem holding a store folder (root, CommitLog, consumequeue/, index/) is fuller than diskSpaceWarningLevelRatio, or dispatch is held because a ConsumeQueue or IndexFile write failed; the message names the folder; writes are refused until space is freed'],
   ERR_OFFSET_INVALID: [false, 'an offset is outside the stored range'],
   // broker and runtime
   ERR_SERVICE_NOT_AVAILABLE: [true, 'the broker cannot take this request now (shutting down, slave, not writable)'],
