@@ -129,6 +129,7 @@ for (const via of ['in-process', 'bridge', 'remoting'] as const) {
     // The messages sent after the reset arrive; what was pulled before it is not consumed on.
     await until(() => [0, 1].every((q) => afterReset.some((d) => d.queueId === q && d.offset === 150)), 20_000, 'offset 150 of both queues delivered');
     const late = afterReset.filter((d) => d.offset < 150);
+    t.log(`${late.length} messages from before the reset consumed after it`);
     t.true(late.length <= 8, `${late.length} messages from before the reset consumed after it (at most the 8 already pulled)`);
     await until(async () => (await committed(broker, 'reset_later', 'Later', 2)).join() === '151,151', 15_000, 'committed past the new messages');
     await c.shutdown();
