@@ -9,6 +9,7 @@ import type { ExecutionContext } from 'ava';
 import type { Broker } from '../../actors/Broker.js';
 import type { BrokerApi } from '../../actors/BrokerApi.js';
 import { brokerHandle, connectBroker } from '../../actors/BrokerHandle.js';
+import { PullConsumer } from '../../client/PullConsumer.js';
 import { PushConsumer } from '../../client/PushConsumer.js';
 import { serveBrokerApi } from '../../protocol/remoting/BrokerApiServer.js';
 import { connectBrokerApi } from '../../protocol/remoting/RemoteBrokerApi.js';
@@ -166,3 +167,29 @@ for (const via of ['in-process', 'bridge', 'remoting'] as const) {
     t.deepEqual(await committed(broker, 'reset_stop', 'Stop', 2), [100, 100]);
   });
 }
+
+test('offset reset - a PullConsumer iterating a queue goes on from the reset offset and commits nothing older', async (t) => {
+  const broker = await startBroker(t, DEFAULTS);
+  await broker.createTopic({ topic: 'Iter', readQueueNums: 1, writeQueueNums: 1 });
+  await fill(broker, 'Iter', 1, 20, 'a');
+  await untilQueued(broker, 'Iter', 20);
+  const pc = new PullConsumer({ groupName: 'reset_iter', broker, pullLongPollMs: 200 });
+  await pc.start();
+  t.teardown(() => pc.shutdown());
+  const [mq] = await pc.fetchMessageQueues('Iter');
+  if (mq === undefined) throw new Error('no queue');
+  const seen: number[] = [];
+  const stop = new AbortController();
+  for await (const m of pc.messages(mq, { from: 'first', signal: stop.signal })) {
+    seen.push(m.queueOffset);
+    // Holding offset 9 (0..8 committed), the group is moved back to offset 3.
+    if (m.queueOffset === 9 && seen.length === 10) {
+      const reset = await broker.resetOffset({ group: 'reset_iter', topic: 'Iter', target: { type: 'OFFSET', offset: 3 } });
+      t.deepEqual(reset.queues.map((q) => [q.oldOffset, q.newOffset]), [[9, 3]]);
+    }
+    if (m.queueOffset === 19) break;
+  }
+  t.deepEqual(seen, [...Array(10).keys(), ...Array.from({ length: 17 }, (_, i) => i + 3)]);
+  // The loop ended on offset 19 (not committed): the group is at 19.
+  t.is(await broker.queryOffset('reset_iter', 'Iter', 0), 19);
+});
