@@ -198,11 +198,14 @@ test('admin - an offset reset from the command line sticks while the group consu
   await consumer.start();
   await started;
   const max = [await api.maxOffset('ResetLive', 0), await api.maxOffset('ResetLive', 1)];
-  const reset = json<{ queues: { oldOffset: number; newOffset: number }[] }>(
-    await runCli(['offset', 'reset', '--group', 'cli_live_group', '--topic', 'ResetLive', '--latest', '--broker', remoting, '--json']),
-  );
-  t.deepEqual(reset.queues.map((q) => q.newOffset), max);
-  release();
+  let reset: Finished;
+  try {
+    reset = await runCli(['offset', 'reset', '--group', 'cli_live_group', '--topic', 'ResetLive', '--latest', '--broker', remoting, '--json']);
+  } finally {
+    // the listener goes on whatever happened, so the consumer can stop
+    release();
+  }
   await consumer.shutdown();
-  t.deepEqual([await api.queryOffset('cli_live_group', 'ResetLive', 0), await api.queryOffset('cli_live_group', 'ResetLive', 1)], max);
+  t.deepEqual([await api.queryOffset('cli_live_group', 'ResetLive', 0), await api.queryOffset('cli_live_group', 'ResetLive', 1)], max, 'the reset stuck');
+  t.deepEqual(json<{ queues?: { newOffset: number }[] }>(reset).queues?.map((q) => q.newOffset), max);
 });
