@@ -9,7 +9,10 @@ import type { ExecutionContext } from 'ava';
 import type { Broker } from '../../actors/Broker.js';
 import type { BrokerApi } from '../../actors/BrokerApi.js';
 import { brokerHandle, connectBroker } from '../../actors/BrokerHandle.js';
+import { NameServer } from '../../actors/NameServer.js';
+import { ClusterClient } from '../../client/ClusterClient.js';
 import { PullConsumer } from '../../client/PullConsumer.js';
+import { isPetrelError } from '../../common/errors.js';
 import { PushConsumer } from '../../client/PushConsumer.js';
 import { serveBrokerApi } from '../../protocol/remoting/BrokerApiServer.js';
 import { connectBrokerApi } from '../../protocol/remoting/RemoteBrokerApi.js';
@@ -192,4 +195,54 @@ test('offset reset - a PullConsumer iterating a queue goes on from the reset off
   t.deepEqual(seen, [...Array(10).keys(), ...Array.from({ length: 17 }, (_, i) => i + 3)]);
   // The loop ended on offset 19 (not committed): the group is at 19.
   t.is(await broker.queryOffset('reset_iter', 'Iter', 0), 19);
+});
+
+test('offset reset - through a ClusterClient: every broker group of the topic is reset, and a PushConsumer spanning them delivers again from there', async (t) => {
+  const ns = await NameServer.start({ port: 0 });
+  t.teardown(() => ns.shutdown());
+  const brokers: Broker[] = [];
+  for (const brokerName of ['broker-a', 'broker-b']) {
+    const broker = await startBroker(t, { brokerName, namesrvAddr: ns.address, registerNameServerPeriod: 1000 });
+    const server = await serveBrokerApi(broker);
+    t.teardown(() => server.close());
+    await broker.advertise(server.address);
+    await broker.createTopic({ topic: 'Spread', readQueueNums: 1, writeQueueNums: 1 });
+    await fill(broker, 'Spread', 1, 10, brokerName);
+    await untilQueued(broker, 'Spread', 10);
+    brokers.push(broker);
+  }
+  const [a, b] = brokers as [Broker, Broker];
+  await until(() => ns.routeOf('Spread')?.brokers.length === 2, 5000, 'both groups registered');
+  const admin = new ClusterClient({ namesrvAddr: ns.address, pollNameServerInterval: 1000 });
+  t.teardown(() => admin.close());
+
+  const delivered: string[] = [];
+  const c = new PushConsumer({ groupName: 'reset_cluster', namesrvAddr: ns.address, cluster: { pollNameServerInterval: 1000 }, consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET', pullLongPollMs: 15_000 });
+  t.teardown(() => c.shutdown());
+  c.subscribe('Spread', '*');
+  c.registerMessageListener((msgs) => {
+    for (const m of msgs) delivered.push(`${m.brokerName}/${m.queueOffset}`);
+    return 'CONSUME_SUCCESS';
+  });
+  await c.start();
+  const both = async (): Promise<string> => `${await a.queryOffset('reset_cluster', 'Spread', 0)},${await b.queryOffset('reset_cluster', 'Spread', 0)}`;
+  await until(async () => (await both()) === '10,10', 15_000, 'everything consumed on both groups');
+
+  const r = await admin.resetOffset({ group: 'reset_cluster', topic: 'Spread', target: { type: 'OFFSET', offset: 4 } });
+  t.deepEqual(r.queues.map((q) => `${q.brokerName}/${q.queueId}: ${q.oldOffset} -> ${q.newOffset}`).sort(), ['broker-a/0: 10 -> 4', 'broker-b/0: 10 -> 4']);
+  const before = delivered.length;
+  await until(() => {
+    const again = new Set(delivered.slice(before));
+    return ['broker-a', 'broker-b'].every((g) => [4, 5, 6, 7, 8, 9].every((o) => again.has(`${g}/${o}`)));
+  }, 20_000, 'offsets 4..9 of both groups delivered again');
+  t.false(delivered.slice(before).some((d) => Number(d.split('/')[1]) < 4));
+  await until(async () => (await both()) === '10,10', 15_000, 'committed to the end again');
+
+  // Known to no group: refused. Known to one: both are reset, and neither gets an entry made.
+  t.true(isPetrelError(await t.throwsAsync(admin.resetOffset({ group: 'cluster_nobody', topic: 'Spread', target: { type: 'LATEST' } })), 'ERR_GROUP_NOT_EXIST'));
+  await a.commitOffset('cluster_half', 'Spread', 0, 1);
+  const half = await admin.resetOffset({ group: 'cluster_half', topic: 'Spread', target: { type: 'LATEST' } });
+  t.deepEqual(half.queues.map((q) => `${q.brokerName}: ${q.oldOffset} -> ${q.newOffset}`).sort(), ['broker-a: 1 -> 10', 'broker-b: -1 -> 10']);
+  t.false(half.groupCreated);
+  t.is(await b.getSubscriptionGroup('cluster_half'), undefined);
 });
