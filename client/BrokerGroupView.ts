@@ -23,8 +23,8 @@
  * during an outage loses them and its group re-consumes from the master's offsets (at-least-once).
  */
 import type {
-  BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, PullRequest, PullResult, SendResult,
-  SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
+  BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, OffsetResetRequest, OffsetResetResult,
+  OffsetResetState, PullRequest, PullResult, SendResult, SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
 } from '../actors/BrokerApi.js';
 import { PetrelError, isPetrelError } from '../common/errors.js';
 import { systemClock, type Clock } from '../common/clock.js';
@@ -57,6 +57,8 @@ interface PendingOffset {
   readonly topic: string;
   readonly queueId: number;
   readonly offset: number;
+  /** The committing consumer's reset epoch: the master refuses the hand-back if a reset came since. */
+  readonly resetEpoch: number | undefined;
 }
 
 export class BrokerGroupView implements BrokerApi {
@@ -142,7 +144,12 @@ export class BrokerGroupView implements BrokerApi {
   async #handBackOffsets(master: BrokerApi): Promise<void> {
     for (const [key, p] of [...this.#pending]) {
       const current = await master.queryOffset(p.group, p.topic, p.queueId);
-      if (p.offset > current) await master.commitOffset(p.group, p.topic, p.queueId, p.offset);
+      try {
+        if (p.offset > current) await master.commitOffset(p.group, p.topic, p.queueId, p.offset, p.resetEpoch);
+      } catch (err) {
+        // the master's offset was reset since: the reset wins over progress made on the slave
+        if (!isPetrelError(err) || err.code !== 'ERR_OFFSET_STALE') throw err;
+      }
       if (this.#pending.get(key) === p) this.#pending.delete(key);
     }
   }
@@ -259,11 +266,11 @@ export class BrokerGroupView implements BrokerApi {
     return this.#read((b, onSlave) => b.awaitConsumerIdsChange(group, known, onSlave ? Math.min(timeoutMs, this.#d.slaveLongPollMs) : timeoutMs));
   }
 
-  async commitOffset(group: string, topic: string, queueId: number, offset: number): Promise<void> {
+  async commitOffset(group: string, topic: string, queueId: number, offset: number, resetEpoch?: number): Promise<void> {
     await this.#read(async (b, onSlave) => {
-      await b.commitOffset(group, topic, queueId, offset);
+      await (resetEpoch === undefined ? b.commitOffset(group, topic, queueId, offset) : b.commitOffset(group, topic, queueId, offset, resetEpoch));
       const key = `${group}@${topic}@${queueId}`;
-      if (onSlave) this.#pending.set(key, { group, topic, queueId, offset });
+      if (onSlave) this.#pending.set(key, { group, topic, queueId, offset, resetEpoch });
       else this.#pending.delete(key);
     });
   }
@@ -294,6 +301,15 @@ export class BrokerGroupView implements BrokerApi {
 
   consumerProgress(group: string): Promise<ConsumerProgress> {
     return this.#read((b) => b.consumerProgress(group));
+  }
+
+  resetOffset(request: OffsetResetRequest): Promise<OffsetResetResult> {
+    return this.#write((b) => b.resetOffset(request));
+  }
+
+  /** Resets are made on the master: it alone is asked. */
+  awaitOffsetReset(group: string, topic: string, knownEpoch: number, timeoutMs: number): Promise<OffsetResetState> {
+    return this.#write((b) => b.awaitOffsetReset(group, topic, knownEpoch, timeoutMs));
   }
 
   resetOffsetToLatest(group: string, topic: string): Promise<void> {

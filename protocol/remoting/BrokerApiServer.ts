@@ -11,7 +11,7 @@ import type { BrokerApi, MessageExt, PullResult } from '../../actors/BrokerApi.j
 import { PetrelError } from '../../common/errors.js';
 import { checkMaxFrameBytes } from './Frame.js';
 import { ARGUMENT as A, MAX_LIST, int, list, opt, refuse, str } from './narrow.js';
-import { message, messageExt, pullRequest, registration, topicRequest } from './brokerValues.js';
+import { message, messageExt, offsetResetRequest, pullRequest, registration, topicRequest } from './brokerValues.js';
 import { checkSendReply, fittingPrefix, replyBudget } from './replyBounds.js';
 import { subscriptionGroupInput } from './configValues.js';
 import { serveRpc, type RpcMethod, type RpcServer, type RpcServerOptions } from './RpcServer.js';
@@ -93,7 +93,12 @@ const HANDLERS: { readonly [K in BrokerMethodName]: Handler } = {
     const timeout = int(A, a[2], 'timeoutMs');
     return api.awaitConsumerIdsChange(str(A, a[0], 'group'), known, Math.max(0, Math.min(timeout, limits.maxLongPollMs)));
   },
-  commitOffset: (api, a) => (arity(a, 4, 4, 'commitOffset'), api.commitOffset(str(A, a[0], 'group'), str(A, a[1], 'topic'), int(A, a[2], 'queueId'), int(A, a[3], 'offset'))),
+  commitOffset: (api, a) => {
+    arity(a, 4, 5, 'commitOffset');
+    const args = [str(A, a[0], 'group'), str(A, a[1], 'topic'), int(A, a[2], 'queueId'), int(A, a[3], 'offset')] as const;
+    const epoch = opt(a[4], (x) => int(A, x, 'resetEpoch'));
+    return epoch === undefined ? api.commitOffset(...args) : api.commitOffset(...args, epoch);
+  },
   queryOffset: (api, a) => (arity(a, 3, 3, 'queryOffset'), api.queryOffset(str(A, a[0], 'group'), str(A, a[1], 'topic'), int(A, a[2], 'queueId'))),
   minOffset: (api, a) => (arity(a, 2, 2, 'minOffset'), api.minOffset(str(A, a[0], 'topic'), int(A, a[1], 'queueId'))),
   maxOffset: (api, a) => (arity(a, 2, 2, 'maxOffset'), api.maxOffset(str(A, a[0], 'topic'), int(A, a[1], 'queueId'))),
@@ -103,6 +108,12 @@ const HANDLERS: { readonly [K in BrokerMethodName]: Handler } = {
     return api.sendBack(str(A, a[0], 'group'), messageExt(A, a[1], 'message'), int(A, a[2], 'delayLevel'), int(A, a[3], 'maxReconsumeTimes'));
   },
   consumerProgress: (api, a) => (arity(a, 1, 1, 'consumerProgress'), api.consumerProgress(str(A, a[0], 'group'))),
+  resetOffset: (api, a) => (arity(a, 1, 1, 'resetOffset'), api.resetOffset(offsetResetRequest(A, a[0], 'request'))),
+  awaitOffsetReset: (api, a, limits) => {
+    arity(a, 4, 4, 'awaitOffsetReset');
+    const timeout = int(A, a[3], 'timeoutMs');
+    return api.awaitOffsetReset(str(A, a[0], 'group'), str(A, a[1], 'topic'), int(A, a[2], 'knownEpoch'), Math.max(0, Math.min(timeout, limits.maxLongPollMs)));
+  },
   resetOffsetToLatest: (api, a) => (arity(a, 2, 2, 'resetOffsetToLatest'), api.resetOffsetToLatest(str(A, a[0], 'group'), str(A, a[1], 'topic'))),
   resetOffsetByTime: (api, a) => (arity(a, 3, 3, 'resetOffsetByTime'), api.resetOffsetByTime(str(A, a[0], 'group'), str(A, a[1], 'topic'), int(A, a[2], 'timestampMs'))),
   queryMessageByKey: async (api, a, limits) => {

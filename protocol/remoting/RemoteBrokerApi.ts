@@ -7,12 +7,12 @@
  * connection lost mid-request); the link reconnects on the next call.
  */
 import type {
-  BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, PullRequest, PullResult, SendResult,
-  SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
+  BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, OffsetResetRequest, OffsetResetResult,
+  OffsetResetState, PullRequest, PullResult, SendResult, SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
 } from '../../actors/BrokerApi.js';
 import { PetrelError } from '../../common/errors.js';
 import { REPLY as R, bool, int, list, rec, str, strList } from './narrow.js';
-import { consumerProgress, messageExt, pullResult, sendResult, topicConfig, topicRoute } from './brokerValues.js';
+import { consumerProgress, messageExt, offsetResetResult, offsetResetState, pullResult, sendResult, topicConfig, topicRoute } from './brokerValues.js';
 import { checkMaxFrameBytes } from './Frame.js';
 import { checkSendReply, replyBudget } from './replyBounds.js';
 import { committedOffset, delayOffset, subscriptionGroupConfig, subscriptionGroupTable } from './configValues.js';
@@ -141,8 +141,8 @@ export class RemoteBrokerApi implements BrokerApi {
     return strList(R, await this.#rpc.call('awaitConsumerIdsChange', [group, known, timeoutMs], this.#timeoutMs + Math.max(0, timeoutMs)), 'ids');
   }
 
-  async commitOffset(group: string, topic: string, queueId: number, offset: number): Promise<void> {
-    none(await this.#rpc.call('commitOffset', [group, topic, queueId, offset]));
+  async commitOffset(group: string, topic: string, queueId: number, offset: number, resetEpoch?: number): Promise<void> {
+    none(await this.#rpc.call('commitOffset', resetEpoch === undefined ? [group, topic, queueId, offset] : [group, topic, queueId, offset, resetEpoch]));
   }
 
   async queryOffset(group: string, topic: string, queueId: number): Promise<number> {
@@ -167,6 +167,15 @@ export class RemoteBrokerApi implements BrokerApi {
 
   async consumerProgress(group: string): Promise<ConsumerProgress> {
     return consumerProgress(R, await this.#rpc.call('consumerProgress', [group]), 'progress');
+  }
+
+  async resetOffset(request: OffsetResetRequest): Promise<OffsetResetResult> {
+    return offsetResetResult(R, await this.#rpc.call('resetOffset', [request]), 'reset');
+  }
+
+  async awaitOffsetReset(group: string, topic: string, knownEpoch: number, timeoutMs: number): Promise<OffsetResetState> {
+    const v = await this.#rpc.call('awaitOffsetReset', [group, topic, knownEpoch, timeoutMs], this.#timeoutMs + Math.max(0, timeoutMs));
+    return offsetResetState(R, v, 'state');
   }
 
   async resetOffsetToLatest(group: string, topic: string): Promise<void> {
