@@ -8,7 +8,6 @@ import type { ActorRef } from '../runtime/ActorRef.js';
 import { PetrelError } from '../common/errors.js';
 import { decodeOffsetMessageId } from '../storage/MessageId.js';
 import { decodeMessage } from '../storage/MessageDecoder.js';
-import { PetrelError } from '../common/errors.js';
 import type { ConsumerProgress, ConsumerRegistration, MessageExt, OffsetResetRequest, OffsetResetResult, OffsetResetTarget, QueueLag } from './BrokerApi.js';
 import type { ConsumerOffsets } from './ConsumerOffsets.js';
 import type { OffsetResets } from './OffsetResets.js';
