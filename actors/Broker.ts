@@ -28,21 +28,22 @@ import type { StoreDamage } from '../storage/DamageTally.js';
 import type { RecoveryResult } from '../storage/StoreRecovery.js';
 import { damagedBytes } from '../storage/RecordScan.js';
 import { StoreCheckpoint } from '../storage/StoreCheckpoint.js';
-import { checkpointPath } from '../storage/StorePaths.js';
+import { checkpointPath, consumeQueueRootDir, indexDir } from '../storage/StorePaths.js';
 import { log } from '../common/diagnostics.js';
 import { commitLogPath, type MessageStoreConfig } from '../storage/StoreConfig.js';
 import { AbortFile, StoreLock } from '../storage/StoreLock.js';
 import { validateTopic } from '../storage/MessageValidator.js';
 import path from 'node:path';
 import type {
-  BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, PullRequest, PullResult, SendResult,
-  SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
+  BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, OffsetResetNotice, OffsetResetRequest,
+  OffsetResetResult, OffsetResetState, PullRequest, PullResult, SendResult, SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
 } from '../api/BrokerApi.js';
 import { isWriteable } from '../api/BrokerApi.js';
-import { BrokerPositions, Position } from './BrokerPositions.js';
+import { BrokerPositions, Position, dispatchHeldBy } from './BrokerPositions.js';
 import { BrokerQueries } from './BrokerQueries.js';
 import { ConsumerGroups } from './ConsumerGroups.js';
 import { ConsumerOffsets } from './ConsumerOffsets.js';
+import { OffsetResets } from './OffsetResets.js';
 import type { DispatcherFilterStats, DispatcherMsg, DispatcherReplies } from './DispatcherActor.js';
 import { FilterRegistrar } from './FilterRegistrar.js';
 import { compileSqlFilter } from '../filter/sql/SqlFilter.js';
@@ -98,6 +99,7 @@ export class Broker implements BrokerApi {
   readonly #intake: MessageIntake;
   readonly #topics: TopicConfigs;
   readonly #offsets: ConsumerOffsets;
+  readonly #resets: OffsetResets;
   readonly #groups = new ConsumerGroups();
   readonly #queries: BrokerQueries;
   /** Tells the dispatcher about SQL92 groups when the bloom path is on. */
@@ -144,20 +146,32 @@ export class Broker implements BrokerApi {
     this.#offsets = new ConsumerOffsets(json('consumerOffset.json'));
     this.#subscriptionGroups = new SubscriptionGroups(json('subscriptionGroup.json'));
     this.#delayState = json('delayOffset.json');
+    this.#resets = new OffsetResets(this.#offsets);
     this.#queries = new BrokerQueries({
       brokerName: this.brokerName,
       dispatcher: parts.dispatcher,
       offsets: this.#offsets,
       topics: this.#topics,
-      topicFor: (topic, forWrite) => this.#topicFor(topic, forWrite),
       registrationsOf: (group) => this.#groups.registrationsOf(group),
+      resets: this.#resets,
+      groupKnown: (group) => this.#groupKnown(group),
+      createGroup: (group) => {
+        this.#subscriptionGroups.update({ groupName: group });
+      },
     });
     const c = parts.config;
     this.#filters = c.enablePropertyFilter && c.enableCalcFilterBitMap && c.enableConsumeQueueExt
       ? new FilterRegistrar(this.#groups, (group, subscriptions, now) => this.#dispatcher.ask({ type: 'filters', group, subscriptions, now }))
       : undefined;
+    const root = parts.store.storePathRootDir;
     this.#disk = new DiskSpaceGuard({
-      paths: [parts.store.storePathRootDir, commitLogPath(parts.store)],
+      folders: [
+        { folder: 'root', path: root },
+        { folder: 'commitlog', path: commitLogPath(parts.store) },
+        { folder: 'consumequeue', path: consumeQueueRootDir(root) },
+        { folder: 'index', path: indexDir(root) },
+      ],
+      dispatchHeld: () => dispatchHeldBy(parts.positions),
       warningLevelRatio: parts.store.diskSpaceWarningLevelRatio,
       intervalMs: parts.store.cleanResourceInterval,
       clock: parts.clock,
@@ -241,8 +255,9 @@ export class Broker implements BrokerApi {
   }
 
   /**
-   * The store's disk-full flag and the used share behind it, measured again when
-   * cleanResourceInterval has passed (or now, with `now`). While `full`, sends get ERR_DISK_FULL.
+   * The store's disk-full flags and the used shares behind them, measured again when
+   * cleanResourceInterval has passed (or now, with `now`); a dispatch held by a ConsumeQueue or
+   * IndexFile write failure is read as it is now. While `full`, sends get ERR_DISK_FULL.
    */
   diskSpace(now = false): DiskSpaceState {
     return now ? this.#disk.check() : this.#disk.poll();
@@ -259,6 +274,7 @@ export class Broker implements BrokerApi {
     await this.#schedule?.stop();
     this.#intake.close();
     this.#groups.close();
+    this.#resets.close();
     await this.#system.shutdown();
     this.#persistOffsets(true);
     this.#recordCleanEnd();
@@ -337,14 +353,48 @@ export class Broker implements BrokerApi {
     if (this.#subscriptionGroups.get(request.group)?.consumeEnable === false) {
       throw new PetrelError('ERR_NO_PERMISSION', `subscription group ${request.group} has consumeEnable=false on broker ${this.brokerName}`);
     }
-    return this.#pullFromDispatcher(request);
+    const { group, topic, queueId, resetEpoch } = request;
+    const stale = this.#resets.noticeFor(group, topic, queueId, resetEpoch);
+    if (stale !== undefined) return this.#resetReply(request, stale);
+    const holds = resetEpoch !== undefined && (request.longPollMs ?? 0) > 0;
+    if (!holds) return this.#afterPull(request, await this.#pullFromDispatcher(request));
+    // A held pull is answered as soon as a reset moves its queue; the dispatcher's later answer is dropped.
+    let off: () => void = () => undefined;
+    const reset = new Promise<undefined>((resolve) => {
+      off = this.#resets.onReset(group, topic, (queues) => {
+        if (queues.has(queueId)) resolve(undefined);
+      });
+    });
+    const held = this.#pullFromDispatcher(request);
+    try {
+      const first = await Promise.race([held, reset]);
+      if (first !== undefined) return this.#afterPull(request, first);
+    } finally {
+      off();
+    }
+    held.catch(() => undefined);
+    return this.#afterPull(request, undefined);
+  }
+
+  /** A pull's answer, unless a reset moved its queue meanwhile: then the reset's notice. */
+  async #afterPull(request: PullRequest, result: PullResult | undefined): Promise<PullResult> {
+    const notice = this.#resets.noticeFor(request.group, request.topic, request.queueId, request.resetEpoch);
+    if (notice !== undefined) return this.#resetReply(request, notice);
+    if (result === undefined) throw new PetrelError('ERR_UNEXPECTED', `pull of ${request.topic} queue ${request.queueId} ended without an answer`);
+    return result;
+  }
+
+  /** The answer to a pull from before a reset: no messages, the notice, the consumer's offset unmoved. */
+  async #resetReply(request: PullRequest, notice: OffsetResetNotice): Promise<PullResult> {
+    const { min, max } = await this.#dispatcher.ask({ type: 'offsets', topic: request.topic, queueId: request.queueId });
+    return { status: 'OFFSET_OVERFLOW_ONE', messages: [], nextBeginOffset: request.offset, minOffset: min, maxOffset: max, offsetReset: notice };
   }
 
   async #pullFromDispatcher(request: PullRequest): Promise<PullResult> {
     // A pull that finds nothing is held by the dispatcher, which answers it as soon as it
     // dispatches more for its queue (or when holdMs is up).
     const holdMs = Math.min(Math.max(0, request.longPollMs ?? 0), MAX_LONG_POLL_MS);
-    const { longPollMs: _, ...query } = request;
+    const { longPollMs: _, resetEpoch: _epoch, ...query } = request;
     const r = await this.#dispatcher.ask({ type: 'pull', ...query, holdMs }, holdMs > 0 ? { timeoutMs: holdMs + ASK_TIMEOUT_MS } : {});
     return {
       status: r.status,
@@ -428,8 +478,10 @@ export class Broker implements BrokerApi {
     return this.#groups.awaitChange(group, known, timeoutMs);
   }
 
-  async commitOffset(group: string, topic: string, queueId: number, offset: number): Promise<void> {
+  async commitOffset(group: string, topic: string, queueId: number, offset: number, resetEpoch?: number): Promise<void> {
     await checkCommitOffset(this.#topics.get(topic), topic, queueId, offset, (t, q) => this.#queries.maxOffset(t, q));
+    // Checked after the awaits above, right where the offset is written: a reset cannot slip in between.
+    this.#resets.checkCommit(group, topic, queueId, resetEpoch);
     this.#offsets.commit(group, topic, queueId, offset);
     this.#slaveSync?.noteLocalCommit(group, topic, queueId, offset);
   }
@@ -459,12 +511,28 @@ export class Broker implements BrokerApi {
     return this.#queries.consumerProgress(group);
   }
 
-  resetOffsetToLatest(group: string, topic: string): Promise<void> {
+  async resetOffset(request: OffsetResetRequest): Promise<OffsetResetResult> {
+    this.#checkWritableTables();
+    return this.#queries.resetOffset(request);
+  }
+
+  async resetOffsetToLatest(group: string, topic: string): Promise<void> {
+    this.#checkWritableTables();
     return this.#queries.resetOffsetToLatest(group, topic);
   }
 
-  resetOffsetByTime(group: string, topic: string, timestampMs: number): Promise<void> {
+  async resetOffsetByTime(group: string, topic: string, timestampMs: number): Promise<void> {
+    this.#checkWritableTables();
     return this.#queries.resetOffsetByTime(group, topic, timestampMs);
+  }
+
+  awaitOffsetReset(group: string, topic: string, knownEpoch: number, timeoutMs: number): Promise<OffsetResetState> {
+    return this.#resets.awaitReset(group, topic, knownEpoch, Math.min(Math.max(0, timeoutMs), MAX_LONG_POLL_MS));
+  }
+
+  /** A group exists for the broker when it has a subscription group entry, a committed offset or a live consumer. */
+  #groupKnown(group: string): boolean {
+    return this.#subscriptionGroups.get(group) !== undefined || this.#offsets.groups().includes(group) || this.#groups.ids(group).length > 0;
   }
 
   queryMessageByKey(topic: string, key: string, maxNum: number, beginMs: number, endMs: number): Promise<MessageExt[]> {
@@ -509,10 +577,10 @@ export class Broker implements BrokerApi {
     return this.#subscriptionGroups.delete(group);
   }
 
-  /** A slave's subscription groups are its master's copy: change them on the master. */
+  /** A slave's subscription groups and offsets are its master's copy: change them on the master. */
   #checkWritableTables(): void {
     this.#checkRunning();
-    if (this.config.brokerRole === 'SLAVE') throw new PetrelError('ERR_SERVICE_NOT_AVAILABLE', `broker ${this.brokerName} is a slave: its subscription groups are copied from its master; change them there`);
+    if (this.config.brokerRole === 'SLAVE') throw new PetrelError('ERR_SERVICE_NOT_AVAILABLE', `broker ${this.brokerName} is a slave: its subscription groups and offsets are copied from its master; change them there`);
   }
 
   /**

@@ -27,8 +27,22 @@ export const Position = {
    * in-sync gap of a send ending at `end` is `end - SLAVE_LIVE_ACK`.
    */
   SLAVE_LIVE_ACK: 5,
+  /**
+   * Why dispatch is held (DispatcherActor; a gauge, set): DISPATCH_HELD_BY's index of the logic
+   * folder whose write failed, 0 while dispatch runs. The main thread refuses sends meanwhile.
+   */
+  DISPATCH_HELD: 6,
 } as const;
 export type PositionSlot = (typeof Position)[keyof typeof Position];
+
+/** The values of Position.DISPATCH_HELD: the folder whose ConsumeQueue or IndexFile write failed. */
+export const DISPATCH_HELD_BY = [undefined, 'consumequeue', 'index'] as const;
+export type DispatchHeldBy = Exclude<(typeof DISPATCH_HELD_BY)[number], undefined>;
+
+/** The folder Position.DISPATCH_HELD names, undefined while dispatch runs. */
+export function dispatchHeldBy(positions: BrokerPositions): DispatchHeldBy | undefined {
+  return DISPATCH_HELD_BY[positions.get(Position.DISPATCH_HELD)];
+}
 
 const SLOTS = 8;
 const SEQ_BASE = SLOTS * 2; // int32 index just past the BigInt64 values

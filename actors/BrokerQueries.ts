@@ -1,14 +1,16 @@
 /**
  * The broker's read-side requests (RocketMQ's admin and query paths): queue offsets and look-ups
  * served by the DispatcherActor, which owns the ConsumeQueues and the index, and a group's
- * progress and offset resets over the committed offsets. Main thread; holds no state of its own.
+ * progress and offset resets over the committed offsets (OffsetResets stamps and announces them).
+ * Main thread; holds no state of its own.
  */
 import type { ActorRef } from '../runtime/ActorRef.js';
 import { PetrelError } from '../common/errors.js';
 import { decodeOffsetMessageId } from '../storage/MessageId.js';
 import { decodeMessage } from '../storage/MessageDecoder.js';
-import type { ConsumerProgress, ConsumerRegistration, MessageExt, QueueLag, TopicConfig } from '../api/BrokerApi.js';
+import type { ConsumerProgress, ConsumerRegistration, MessageExt, OffsetResetRequest, OffsetResetResult, OffsetResetTarget, QueueLag } from '../api/BrokerApi.js';
 import type { ConsumerOffsets } from './ConsumerOffsets.js';
+import type { OffsetResets } from './OffsetResets.js';
 import type { DispatcherMsg, DispatcherReplies } from './DispatcherActor.js';
 import { toPublic } from './messageConvert.js';
 import type { TopicConfigs } from './TopicConfigs.js';
@@ -18,10 +20,13 @@ export interface BrokerQueriesDeps {
   readonly dispatcher: ActorRef<DispatcherMsg, DispatcherReplies>;
   readonly offsets: ConsumerOffsets;
   readonly topics: TopicConfigs;
-  /** The topic's config, auto-creating it as sends do. */
-  readonly topicFor: (topic: string, forWrite: boolean) => TopicConfig;
   /** The registrations of a group's live members (where they start, what they subscribe). */
   readonly registrationsOf: (group: string) => readonly ConsumerRegistration[];
+  readonly resets: OffsetResets;
+  /** Whether the broker knows the group: a subscription group entry, a committed offset or a live consumer. */
+  readonly groupKnown: (group: string) => boolean;
+  /** Creates the group's subscription group entry with every setting at its default. */
+  readonly createGroup: (group: string) => void;
 }
 
 export class BrokerQueries {
@@ -29,16 +34,20 @@ export class BrokerQueries {
   readonly #dispatcher: ActorRef<DispatcherMsg, DispatcherReplies>;
   readonly #offsets: ConsumerOffsets;
   readonly #topics: TopicConfigs;
-  readonly #topicFor: (topic: string, forWrite: boolean) => TopicConfig;
   readonly #registrationsOf: (group: string) => readonly ConsumerRegistration[];
+  readonly #resets: OffsetResets;
+  readonly #groupKnown: (group: string) => boolean;
+  readonly #createGroup: (group: string) => void;
 
   constructor(deps: BrokerQueriesDeps) {
     this.#brokerName = deps.brokerName;
     this.#dispatcher = deps.dispatcher;
     this.#offsets = deps.offsets;
     this.#topics = deps.topics;
-    this.#topicFor = deps.topicFor;
     this.#registrationsOf = deps.registrationsOf;
+    this.#resets = deps.resets;
+    this.#groupKnown = deps.groupKnown;
+    this.#createGroup = deps.createGroup;
   }
 
   async minOffset(topic: string, queueId: number): Promise<number> {
@@ -93,16 +102,67 @@ export class BrokerQueries {
     return max;
   }
 
+  /**
+   * Computes each queue's new offset, then applies them all at once with a new epoch (OffsetResets),
+   * so a commit that lands while the targets are looked up is overwritten by the reset, and one
+   * that lands after it is checked against the epoch.
+   */
+  async resetOffset(request: OffsetResetRequest): Promise<OffsetResetResult> {
+    const { group, topic, target } = request;
+    if (typeof group !== 'string' || group.length === 0) throw new PetrelError('ERR_GROUP_INVALID', 'an offset reset needs a consumer group');
+    const cfg = this.#topics.get(topic);
+    if (cfg === undefined) throw new PetrelError('ERR_TOPIC_NOT_EXIST', `cannot reset offsets of topic ${topic}: it does not exist on broker ${this.#brokerName}`);
+    checkTarget(target);
+    const queueIds = request.queueId === undefined ? [...Array(cfg.readQueueNums).keys()] : [request.queueId];
+    if (request.queueId !== undefined && (!Number.isSafeInteger(request.queueId) || request.queueId < 0 || request.queueId >= cfg.readQueueNums)) {
+      throw new PetrelError('ERR_QUEUE_ID_INVALID', `queue ${String(request.queueId)} is not a read queue of ${topic} (0..${cfg.readQueueNums - 1})`);
+    }
+    const unknown = request.ifGroupUnknown ?? 'refuse';
+    let groupCreated = false;
+    if (!this.#groupKnown(group)) {
+      if (unknown === 'refuse') {
+        throw new PetrelError('ERR_GROUP_NOT_EXIST', `consumer group ${group} does not exist on broker ${this.#brokerName} (no subscription group entry, committed offset or live consumer); ask to create it to reset anyway`);
+      }
+      if (unknown === 'create') {
+        this.#createGroup(group);
+        groupCreated = true;
+      }
+    }
+    const moves: { queueId: number; offset: number }[] = [];
+    for (const queueId of queueIds) moves.push({ queueId, offset: await this.#targetOffset(topic, queueId, target) });
+    // Old offsets are read where the new ones are written: nothing runs in between.
+    const old = moves.map((m) => this.#offsets.query(group, topic, m.queueId));
+    const epoch = this.#resets.apply(group, topic, moves, Date.now());
+    return {
+      group,
+      topic,
+      epoch,
+      groupCreated,
+      queues: moves.map((m, i) => ({ brokerName: this.#brokerName, queueId: m.queueId, oldOffset: old[i] ?? -1, newOffset: m.offset })),
+    };
+  }
+
+  async #targetOffset(topic: string, queueId: number, target: OffsetResetTarget): Promise<number> {
+    switch (target.type) {
+      case 'LATEST':
+        return this.maxOffset(topic, queueId);
+      case 'EARLIEST':
+        return this.minOffset(topic, queueId);
+      case 'TIMESTAMP':
+        return this.searchOffsetByTime(topic, queueId, target.timestampMs);
+      case 'OFFSET': {
+        const { min, max } = await this.#dispatcher.ask({ type: 'offsets', topic, queueId });
+        return Math.min(max, Math.max(min, target.offset));
+      }
+    }
+  }
+
   async resetOffsetToLatest(group: string, topic: string): Promise<void> {
-    const cfg = this.#topicFor(topic, false);
-    for (let q = 0; q < cfg.readQueueNums; q++) this.#offsets.commit(group, topic, q, await this.maxOffset(topic, q));
-    this.#offsets.persist();
+    await this.resetOffset({ group, topic, target: { type: 'LATEST' }, ifGroupUnknown: 'reset' });
   }
 
   async resetOffsetByTime(group: string, topic: string, timestampMs: number): Promise<void> {
-    const cfg = this.#topicFor(topic, false);
-    for (let q = 0; q < cfg.readQueueNums; q++) this.#offsets.commit(group, topic, q, await this.searchOffsetByTime(topic, q, timestampMs));
-    this.#offsets.persist();
+    await this.resetOffset({ group, topic, target: { type: 'TIMESTAMP', timestampMs }, ifGroupUnknown: 'reset' });
   }
 
   async queryMessageByKey(topic: string, key: string, maxNum: number, beginMs: number, endMs: number): Promise<MessageExt[]> {
@@ -139,4 +199,20 @@ export class BrokerQueries {
     const bytes = await this.#dispatcher.ask({ type: 'record', offset: commitLogOffset });
     return bytes === undefined ? undefined : toPublic(decodeMessage(bytes, 0), this.#brokerName);
   }
+}
+
+function checkTarget(target: OffsetResetTarget): void {
+  const type = (target as { type?: unknown } | undefined)?.type;
+  if (type === 'LATEST' || type === 'EARLIEST') return;
+  if (type === 'TIMESTAMP') {
+    const ts = (target as { timestampMs?: unknown }).timestampMs;
+    if (typeof ts === 'number' && Number.isSafeInteger(ts) && ts >= 0) return;
+    throw new PetrelError('ERR_INVALID_ARGUMENT', `an offset reset by time needs timestampMs, an integer >= 0 (ms since the epoch), got ${String(ts)}`);
+  }
+  if (type === 'OFFSET') {
+    const offset = (target as { offset?: unknown }).offset;
+    if (typeof offset === 'number' && Number.isSafeInteger(offset) && offset >= 0) return;
+    throw new PetrelError('ERR_OFFSET_INVALID', `an offset reset to an offset needs an integer >= 0, got ${String(offset)}`);
+  }
+  throw new PetrelError('ERR_INVALID_ARGUMENT', `an offset reset target must be LATEST, EARLIEST, TIMESTAMP or OFFSET, got ${String(type)}`);
 }

@@ -4,12 +4,20 @@
  * persisted to config/consumerOffset.json every flushConsumerOffsetInterval and at shutdown, in
  * RocketMQ's JSON shape. After a crash the group resumes from the last persisted offsets, so a
  * few seconds of progress may be consumed again (at-least-once), never skipped.
+ *
+ * Next to the offsets it keeps each queue's reset epoch: the epoch of the last offset reset that
+ * moved the group's offset there (OffsetResets), 0 when none did. The epochs are persisted with
+ * the offsets, under `resetEpochTable` (a key RocketMQ's readers of the file do not know and
+ * skip), so a restart does not forget a reset its consumers have not all seen yet.
  */
 import { PetrelError } from '../common/errors.js';
 import type { JsonState } from './JsonState.js';
 
 export class ConsumerOffsets {
   readonly #table = new Map<string, Map<number, number>>();
+  /** "topic@group" -> queueId -> reset epoch. */
+  readonly #epochs = new Map<string, Map<number, number>>();
+  #lastEpoch = 0;
   readonly #state: JsonState;
   #dirty = false;
 
@@ -28,6 +36,49 @@ export class ConsumerOffsets {
       }
       this.#table.set(key, m);
     }
+    const epochs = (saved as { resetEpochTable?: unknown }).resetEpochTable;
+    if (typeof epochs !== 'object' || epochs === null) return;
+    for (const [key, queues] of Object.entries(epochs)) {
+      const m = new Map<number, number>();
+      for (const [qid, epoch] of Object.entries(queues as Record<string, unknown>)) {
+        if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch <= 0) continue;
+        m.set(Number(qid), epoch);
+        this.#lastEpoch = Math.max(this.#lastEpoch, epoch);
+      }
+      this.#epochs.set(key, m);
+    }
+  }
+
+  /**
+   * A new reset epoch: the wall clock in ms, or one more than the last epoch when the clock did
+   * not move past it (so epochs only grow, on this broker and across its restarts).
+   */
+  nextResetEpoch(now: number): number {
+    this.#lastEpoch = Math.max(Math.trunc(now), this.#lastEpoch + 1);
+    return this.#lastEpoch;
+  }
+
+  /** Records that a reset of this epoch moved the group's offset of the queue. */
+  markReset(group: string, topic: string, queueId: number, epoch: number): void {
+    const key = `${topic}@${group}`;
+    let m = this.#epochs.get(key);
+    if (m === undefined) {
+      m = new Map();
+      this.#epochs.set(key, m);
+    }
+    m.set(queueId, epoch);
+    this.#lastEpoch = Math.max(this.#lastEpoch, epoch);
+    this.#dirty = true;
+  }
+
+  /** The epoch of the last reset of the group's offset of the queue; 0 when it was never reset. */
+  resetEpoch(group: string, topic: string, queueId: number): number {
+    return this.#epochs.get(`${topic}@${group}`)?.get(queueId) ?? 0;
+  }
+
+  /** queueId -> reset epoch, for every queue of the topic whose offset the group had reset. */
+  resetEpochsOf(group: string, topic: string): ReadonlyMap<number, number> {
+    return this.#epochs.get(`${topic}@${group}`) ?? new Map();
   }
 
   commit(group: string, topic: string, queueId: number, offset: number): void {
@@ -85,7 +136,9 @@ export class ConsumerOffsets {
     if (!this.#dirty && !force) return;
     const offsetTable: Record<string, Record<string, number>> = {};
     for (const [key, m] of this.#table) offsetTable[key] = Object.fromEntries([...m].map(([q, o]) => [String(q), o]));
-    this.#state.save({ offsetTable });
+    const resetEpochTable: Record<string, Record<string, number>> = {};
+    for (const [key, m] of this.#epochs) if (m.size > 0) resetEpochTable[key] = Object.fromEntries([...m].map(([q, e]) => [String(q), e]));
+    this.#state.save(Object.keys(resetEpochTable).length === 0 ? { offsetTable } : { offsetTable, resetEpochTable });
     this.#dirty = false;
   }
 }

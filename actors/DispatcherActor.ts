@@ -31,7 +31,8 @@ import type { MessageStoreConfig } from '../storage/StoreConfig.js';
 import { commitLogPath } from '../storage/StoreConfig.js';
 import { BloomFilter } from '../filter/bloom/BloomFilter.js';
 import { parseDelayLevels } from '../storage/DelayLevels.js';
-import { BrokerPositions, Position, type PositionSlot } from './BrokerPositions.js';
+import { BrokerPositions, DISPATCH_HELD_BY, Position, type DispatchHeldBy, type PositionSlot } from './BrokerPositions.js';
+import { isPetrelError } from '../common/errors.js';
 import type { FilterSpec, GetMessageStatus } from '../api/BrokerApi.js';
 import { ConsumerFilters, newestDispatchedStoreTimestamp, type FilterRegistration, type SqlSubscription } from './ConsumerFilters.js';
 import { filteredPull, type PullStats } from './FilteredPull.js';
@@ -280,6 +281,28 @@ function release(s: DispatcherState, h: HeldPull): void {
 /** How long dispatch waits before trying again after a store write failed (a full disk). */
 const DISPATCH_RETRY_MS = 1000;
 
+/** The logic folder each failed write went to, kept beside the error itself (which is thrown on as it is). */
+const failedIn = new WeakMap<object, DispatchHeldBy>();
+
+/** Runs `fn`; an operating-system failure it throws (ENOSPC, EIO) is marked as a write to `folder`. */
+function writingTo<T>(folder: DispatchHeldBy, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const io = isPetrelError(err) ? err.code === 'ERR_STORE_IO' : typeof (err as NodeJS.ErrnoException | undefined)?.syscall === 'string';
+    if (io && typeof err === 'object' && err !== null && !failedIn.has(err)) failedIn.set(err, folder);
+    throw err;
+  }
+}
+
+/** The ConsumeQueue store and the index as dispatch targets whose write failures name their folder. */
+function folderDispatchers(queues: ConsumeQueueStore, index: IndexService): CommitLogDispatcher[] {
+  return [
+    { dispatch: (r) => writingTo('consumequeue', () => queues.dispatch(r)) },
+    { dispatch: (r) => writingTo('index', () => index.dispatch(r)) },
+  ];
+}
+
 async function run(s: DispatcherState): Promise<void> {
   // The error dispatch is held on, logged once when it starts and again when it clears.
   let held: string | undefined;
@@ -290,21 +313,25 @@ async function run(s: DispatcherState): Promise<void> {
       const now = Date.now();
       if (now - s.lastCqFlush >= 1000) {
         s.lastCqFlush = now;
-        s.queues.flush(2);
-        s.index.flush(false);
+        writingTo('consumequeue', () => s.queues.flush(2));
+        writingTo('index', () => s.index.flush(false));
         s.filters?.purge(now);
       }
     } catch (err) {
       // A ConsumeQueue or index file the disk has no room for: dispatch holds where it is and
       // tries again later. The CommitLog still has every record and dispatch is idempotent, so
-      // nothing is lost; what is dispatched is still served meanwhile.
+      // nothing is lost; what is dispatched is still served meanwhile. The folder is published
+      // (Position.DISPATCH_HELD) and the main thread refuses sends until dispatch resumes.
       const error = err instanceof Error ? err.message : String(err);
-      if (held !== error) log('error', 'dispatch held: a store write failed; retrying', { at: s.reputFrom, error, retryMs: DISPATCH_RETRY_MS });
+      const folder = typeof err === 'object' && err !== null ? failedIn.get(err) : undefined;
+      if (held !== error) log('error', 'dispatch held: a store write failed; retrying', { at: s.reputFrom, error, folder, retryMs: DISPATCH_RETRY_MS });
       held = error;
+      s.positions.set(Position.DISPATCH_HELD, folder === undefined ? 0 : DISPATCH_HELD_BY.indexOf(folder));
       await new Promise((r) => setTimeout(r, DISPATCH_RETRY_MS));
       continue;
     }
     if (held !== undefined) {
+      s.positions.set(Position.DISPATCH_HELD, 0);
       log('warn', 'dispatch resumed', { at: s.reputFrom });
       held = undefined;
     }
@@ -346,7 +373,7 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
       reader,
       queues,
       index,
-      dispatchers: filters === undefined ? [queues, index] : [filters, queues, index],
+      dispatchers: filters === undefined ? folderDispatchers(queues, index) : [filters, ...folderDispatchers(queues, index)],
       positions,
       confirm,
       store,
@@ -365,6 +392,8 @@ export const dispatcherActor = defineActor<DispatcherMsg, DispatcherReplies, Dis
       lastCqFlush: Date.now(),
     };
     positions.publish(Position.DISPATCHED, s.reputFrom);
+    // a restarted dispatcher finds out again whether a write still fails
+    positions.set(Position.DISPATCH_HELD, 0);
     s.loop = run(s);
     return s;
   },

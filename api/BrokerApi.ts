@@ -137,6 +137,22 @@ export interface PullRequest {
   readonly filter?: FilterSpec;
   /** Hold the request up to this long when nothing is there yet (long polling). 0 = answer now. */
   readonly longPollMs?: number;
+  /**
+   * The reset epoch the consumer holds for this queue (0 before it has seen any reset). When the
+   * group's offset of the queue was reset at a later epoch, the pull is answered at once (a held
+   * one as soon as the reset happens) with `offsetReset` and no messages. Absent: no such check.
+   */
+  readonly resetEpoch?: number;
+}
+
+/**
+ * In a pull reply: the group's offset of the queue was reset since the epoch the pull carried.
+ * The consumer drops what it pulled before, continues from `offset` (the group's committed offset
+ * now) and commits with `epoch` from here on.
+ */
+export interface OffsetResetNotice {
+  readonly epoch: number;
+  readonly offset: number;
 }
 
 export interface PullResult {
@@ -151,6 +167,8 @@ export interface PullResult {
    * behind and a slave of the group should serve it (RocketMQ's suggestPullingFromSlave).
    */
   readonly suggestPullingFromSlave?: boolean;
+  /** Set (with status OFFSET_OVERFLOW_ONE, no messages) when the pull's resetEpoch is stale. */
+  readonly offsetReset?: OffsetResetNotice;
 }
 
 export const MessageModel = { CLUSTERING: 'CLUSTERING', BROADCASTING: 'BROADCASTING' } as const;
@@ -228,6 +246,55 @@ export interface CommittedOffset {
   readonly offset: number;
 }
 
+/** Where an offset reset moves a group's offset on each queue it covers. */
+export type OffsetResetTarget =
+  | { readonly type: 'LATEST' }
+  | { readonly type: 'EARLIEST' }
+  /** The first message stored at or after this time (ms since the epoch). */
+  | { readonly type: 'TIMESTAMP'; readonly timestampMs: number }
+  /** This queue offset, kept within the queue's [min, max] offsets. */
+  | { readonly type: 'OFFSET'; readonly offset: number };
+
+export interface OffsetResetRequest {
+  readonly group: string;
+  readonly topic: string;
+  readonly target: OffsetResetTarget;
+  /** Only this queue; every read queue of the topic when absent. */
+  readonly queueId?: number;
+  /**
+   * A group the broker does not know (no subscription group entry, no committed offset, no live
+   * consumer): 'refuse' it with ERR_GROUP_NOT_EXIST (the default), 'create' its subscription group
+   * entry (every setting at its default) and reset, or just 'reset'.
+   */
+  readonly ifGroupUnknown?: 'refuse' | 'create' | 'reset';
+}
+
+/** One queue moved by a reset. */
+export interface QueueReset {
+  readonly brokerName: string;
+  readonly queueId: number;
+  /** -1 when the group had no committed offset there. */
+  readonly oldOffset: number;
+  readonly newOffset: number;
+}
+
+export interface OffsetResetResult {
+  readonly group: string;
+  readonly topic: string;
+  /** The reset's epoch (per broker; on a cluster, the largest of its groups'). */
+  readonly epoch: number;
+  /** True when the reset created the group's subscription group entry. */
+  readonly groupCreated: boolean;
+  readonly queues: readonly QueueReset[];
+}
+
+/** The resets a group had on a topic's queues: each reset queue's epoch and committed offset now. */
+export interface OffsetResetState {
+  /** The largest epoch among the queues; 0 when none was ever reset. */
+  readonly epoch: number;
+  readonly queues: readonly { readonly queueId: number; readonly epoch: number; readonly offset: number }[];
+}
+
 /** Delayed delivery's progress in one level's queue of SCHEDULE_TOPIC_XXXX (level 1 is queue 0). */
 export interface DelayOffset {
   readonly level: number;
@@ -257,7 +324,14 @@ export interface BrokerApi {
   consumerIds(group: string): Promise<string[]>;
   /** Resolves with the group's members once they differ from `known`, or after timeoutMs. */
   awaitConsumerIdsChange(group: string, known: readonly string[], timeoutMs: number): Promise<string[]>;
-  commitOffset(group: string, topic: string, queueId: number, offset: number): Promise<void>;
+  /**
+   * Commits the group's offset of a queue. A consumer passes the reset epoch it holds for the
+   * queue (PullRequest.resetEpoch); a commit whose epoch is older than the queue's last reset is
+   * refused with ERR_OFFSET_STALE, so a consumer that has not yet adopted a reset cannot write its
+   * old position back over it. Without an epoch (an operator's or a program's explicit commit)
+   * the commit is not checked.
+   */
+  commitOffset(group: string, topic: string, queueId: number, offset: number, resetEpoch?: number): Promise<void>;
   /** The committed offset, or -1 when the group has none for that queue. */
   queryOffset(group: string, topic: string, queueId: number): Promise<number>;
   minOffset(topic: string, queueId: number): Promise<number>;
@@ -266,8 +340,25 @@ export interface BrokerApi {
   /** Send a consumed message back for a later retry, or to the DLQ past maxReconsumeTimes. */
   sendBack(group: string, message: MessageExt, delayLevel: number, maxReconsumeTimes: number): Promise<void>;
   consumerProgress(group: string): Promise<ConsumerProgress>;
+  /**
+   * Moves the group's offsets on the topic (every read queue, or one) and answers what moved, old
+   * -> new per queue. The reset gets a new epoch: running consumers learn of it from their next
+   * pull (held pulls are answered at once) or from awaitOffsetReset, and commits carrying an
+   * older epoch are refused from then on. A group the broker does not know is refused with
+   * ERR_GROUP_NOT_EXIST unless request.ifGroupUnknown says otherwise; an unknown topic is
+   * ERR_TOPIC_NOT_EXIST. A slave refuses resets (ERR_SERVICE_NOT_AVAILABLE).
+   */
+  resetOffset(request: OffsetResetRequest): Promise<OffsetResetResult>;
+  /** resetOffset to LATEST on every queue, for any group (ifGroupUnknown 'reset'). */
   resetOffsetToLatest(group: string, topic: string): Promise<void>;
+  /** resetOffset to TIMESTAMP on every queue, for any group (ifGroupUnknown 'reset'). */
   resetOffsetByTime(group: string, topic: string, timestampMs: number): Promise<void>;
+  /**
+   * The group's resets on the topic once one is newer than `knownEpoch`, or the state as it is
+   * after timeoutMs (RocketMQ's broker pushes RESET_CONSUMER_CLIENT_OFFSET; a consumer that
+   * holds pulled messages between pulls, as the gRPC endpoint's pop service does, waits here).
+   */
+  awaitOffsetReset(group: string, topic: string, knownEpoch: number, timeoutMs: number): Promise<OffsetResetState>;
   queryMessageByKey(topic: string, key: string, maxNum: number, beginMs: number, endMs: number): Promise<MessageExt[]>;
   queryMessageById(msgId: string): Promise<MessageExt | undefined>;
   viewMessageByOffset(commitLogOffset: number): Promise<MessageExt | undefined>;

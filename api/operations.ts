@@ -16,8 +16,8 @@ import { PetrelError } from '../common/errors.js';
 import type { BrokerApi } from './BrokerApi.js';
 import { MAX_LIST, bool, int, list, refuse, str, strList, type Check } from './parse.js';
 import {
-  committedOffset, consumerProgress, delayOffset, message, messageExt, pullRequest, pullResult, registration, sendResult, subscriptionGroupConfig,
-  subscriptionGroupInput, subscriptionGroupTable, topicConfig, topicRequest, topicRoute,
+  committedOffset, consumerProgress, delayOffset, message, messageExt, offsetResetRequest, offsetResetResult, offsetResetState, pullRequest, pullResult,
+  registration, sendResult, subscriptionGroupConfig, subscriptionGroupInput, subscriptionGroupTable, topicConfig, topicRequest, topicRoute,
 } from './values.js';
 
 /** Checks an untrusted value into a T, or throws the check's PetrelError naming `path`. */
@@ -126,7 +126,7 @@ export const BROKER_OPERATIONS: OperationTable = {
     reply: strList,
     hold: { holdMs: (a) => a[2], capped: ([g, known, ms], max) => [g, known, clampHold(ms, max)] },
   },
-  commitOffset: { kind: 'command', replica: 'any', args: [text('group'), text('topic'), integer('queueId'), integer('offset')], reply: none },
+  commitOffset: { kind: 'command', replica: 'any', args: [text('group'), text('topic'), integer('queueId'), integer('offset'), optional('resetEpoch', int)], reply: none },
   queryOffset: { kind: 'query', replica: 'any', args: [text('group'), text('topic'), integer('queueId')], reply: int },
   minOffset: { kind: 'query', replica: 'any', args: [text('topic'), integer('queueId')], reply: int },
   maxOffset: { kind: 'query', replica: 'any', args: [text('topic'), integer('queueId')], reply: int },
@@ -138,6 +138,15 @@ export const BROKER_OPERATIONS: OperationTable = {
     reply: none,
   },
   consumerProgress: { kind: 'query', replica: 'any', args: [text('group')], reply: consumerProgress },
+  resetOffset: { kind: 'command', replica: 'master', args: [arg('request', offsetResetRequest)], reply: offsetResetResult },
+  // resets are made on the master: it alone is asked
+  awaitOffsetReset: {
+    kind: 'longPoll',
+    replica: 'master',
+    args: [text('group'), text('topic'), integer('knownEpoch'), integer('timeoutMs')],
+    reply: offsetResetState,
+    hold: { holdMs: (a) => a[3], capped: ([g, t, e, ms], max) => [g, t, e, clampHold(ms, max)] },
+  },
   resetOffsetToLatest: { kind: 'command', replica: 'master', args: [text('group'), text('topic')], reply: none },
   resetOffsetByTime: { kind: 'command', replica: 'master', args: [text('group'), text('topic'), integer('timestampMs')], reply: none },
   queryMessageByKey: {

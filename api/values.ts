@@ -5,8 +5,9 @@
  * counts, sizes) and refuses with its own codes.
  */
 import type {
-  ConsumeFromWhere, ConsumerProgress, ConsumerRegistration, FilterSpec, GetMessageStatus, Message, MessageExt, MessageModel, PullRequest, PullResult,
-  QueueLag, SendResult, SendStatus, TopicConfig, TopicRoute, CommittedOffset, DelayOffset, SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable,
+  ConsumeFromWhere, ConsumerProgress, ConsumerRegistration, FilterSpec, GetMessageStatus, Message, MessageExt, MessageModel, OffsetResetNotice,
+  OffsetResetRequest, OffsetResetResult, OffsetResetState, OffsetResetTarget, PullRequest, PullResult, QueueLag, SendResult, SendStatus, TopicConfig,
+  TopicRoute, CommittedOffset, DelayOffset, SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable,
 } from './BrokerApi.js';
 import { bool, bytes, defined, int, list, opt, rec, refuse, str, strList, strMap, type Check } from './parse.js';
 
@@ -78,6 +79,7 @@ export function pullRequest(c: Check, v: unknown, path: string): PullRequest {
     maxMsgNums: int(c, r['maxMsgNums'], `${path}.maxMsgNums`),
     filter: opt(r['filter'], (x) => filterSpec(c, x, `${path}.filter`)),
     longPollMs: opt(r['longPollMs'], (x) => int(c, x, `${path}.longPollMs`)),
+    resetEpoch: opt(r['resetEpoch'], (x) => int(c, x, `${path}.resetEpoch`)),
   });
 }
 
@@ -136,7 +138,64 @@ export function pullResult(c: Check, v: unknown, path: string): PullResult {
     minOffset: int(c, r['minOffset'], `${path}.minOffset`),
     maxOffset: int(c, r['maxOffset'], `${path}.maxOffset`),
     suggestPullingFromSlave: opt(r['suggestPullingFromSlave'], (x) => bool(c, x, `${path}.suggestPullingFromSlave`)),
+    offsetReset: opt(r['offsetReset'], (x) => offsetResetNotice(c, x, `${path}.offsetReset`)),
   });
+}
+
+function offsetResetNotice(c: Check, v: unknown, path: string): OffsetResetNotice {
+  const r = rec(c, v, path);
+  return { epoch: int(c, r['epoch'], `${path}.epoch`), offset: int(c, r['offset'], `${path}.offset`) };
+}
+
+function offsetResetTarget(c: Check, v: unknown, path: string): OffsetResetTarget {
+  const r = rec(c, v, path);
+  const type = oneOf(c, r['type'], `${path}.type`, ['LATEST', 'EARLIEST', 'TIMESTAMP', 'OFFSET'] as const);
+  if (type === 'TIMESTAMP') return { type, timestampMs: int(c, r['timestampMs'], `${path}.timestampMs`) };
+  if (type === 'OFFSET') return { type, offset: int(c, r['offset'], `${path}.offset`) };
+  return { type };
+}
+
+export function offsetResetRequest(c: Check, v: unknown, path: string): OffsetResetRequest {
+  const r = rec(c, v, path);
+  return defined({
+    group: str(c, r['group'], `${path}.group`),
+    topic: str(c, r['topic'], `${path}.topic`),
+    target: offsetResetTarget(c, r['target'], `${path}.target`),
+    queueId: opt(r['queueId'], (x) => int(c, x, `${path}.queueId`)),
+    ifGroupUnknown: opt(r['ifGroupUnknown'], (x) => oneOf(c, x, `${path}.ifGroupUnknown`, ['refuse', 'create', 'reset'] as const)),
+  });
+}
+
+export function offsetResetResult(c: Check, v: unknown, path: string): OffsetResetResult {
+  const r = rec(c, v, path);
+  return {
+    group: str(c, r['group'], `${path}.group`),
+    topic: str(c, r['topic'], `${path}.topic`),
+    epoch: int(c, r['epoch'], `${path}.epoch`),
+    groupCreated: bool(c, r['groupCreated'], `${path}.groupCreated`),
+    queues: list(c, r['queues'], `${path}.queues`).map((x, i) => {
+      const q = rec(c, x, `${path}.queues[${i}]`);
+      const p = `${path}.queues[${i}]`;
+      return {
+        brokerName: str(c, q['brokerName'], `${p}.brokerName`),
+        queueId: int(c, q['queueId'], `${p}.queueId`),
+        oldOffset: int(c, q['oldOffset'], `${p}.oldOffset`),
+        newOffset: int(c, q['newOffset'], `${p}.newOffset`),
+      };
+    }),
+  };
+}
+
+export function offsetResetState(c: Check, v: unknown, path: string): OffsetResetState {
+  const r = rec(c, v, path);
+  return {
+    epoch: int(c, r['epoch'], `${path}.epoch`),
+    queues: list(c, r['queues'], `${path}.queues`).map((x, i) => {
+      const q = rec(c, x, `${path}.queues[${i}]`);
+      const p = `${path}.queues[${i}]`;
+      return { queueId: int(c, q['queueId'], `${p}.queueId`), epoch: int(c, q['epoch'], `${p}.epoch`), offset: int(c, q['offset'], `${p}.offset`) };
+    }),
+  };
 }
 
 export function topicConfig(c: Check, v: unknown, path: string): TopicConfig {

@@ -7,8 +7,9 @@
  *   path, a send's wait for its slave, actor crashes and restarts;
  * - the shared positions (actors/BrokerPositions.ts), read at scrape time: dispatch and flush
  *   lag in bytes;
- * - the broker, asked at scrape time: the disk-full flag and used share, store damage found by
- *   recovery and by reads (the dispatcher counts the latter), flush durations (FlushActor runs on a worker thread, whose
+ * - the broker, asked at scrape time: the disk-full flags and used shares (per store folder too),
+ *   store damage found by recovery and by reads (the dispatcher counts the latter), flush
+ *   durations (FlushActor runs on a worker thread, whose
  *   channels never reach this one), a master's replication figures (ReplicationActor) and per
  *   group and queue consumer lag.
  * Metric names follow Prometheus conventions: counters end in _total, durations are seconds.
@@ -33,8 +34,16 @@ export interface MetricsSource {
   takeFlushTimes(): Promise<{ latenciesUs: number[]; dropped: number }>;
   /** Undefined when the broker does not replicate. */
   replicationStats(): Promise<ReplicationStats | undefined>;
-  /** The store's disk-full flag and the used share of its fullest filesystem (0..1). */
-  diskSpace?(): { readonly full: boolean; readonly usedRatio: number };
+  /**
+   * The store's disk-full flag and the used share of its fullest filesystem (0..1); the logic
+   * folders' flag and each filesystem's folders and share when the source knows them.
+   */
+  diskSpace?(): {
+    readonly full: boolean;
+    readonly usedRatio: number;
+    readonly logicFull?: boolean;
+    readonly filesystems?: readonly { readonly folders: readonly string[]; readonly usedRatio: number }[];
+  };
   /** Store damage found by recovery at start and by reads since. */
   storeDamage?(): Promise<StoreDamage>;
 }
@@ -59,6 +68,8 @@ export const METRIC_NAMES = {
   corruptRanges: 'petrelmq_store_corrupt_ranges_total',
   corruptBytes: 'petrelmq_store_corrupt_bytes_total',
   rebuilt: 'petrelmq_store_rebuilt_total',
+  logicDiskFull: 'petrelmq_store_logic_disk_full',
+  folderDiskUsedRatio: 'petrelmq_store_folder_disk_used_ratio',
 } as const;
 
 /** 50 us .. 5 s: an append takes tens of microseconds, an fsync on a busy disk seconds. */
@@ -126,7 +137,7 @@ export class BrokerMetrics {
     });
     new Gauge({
       name: METRIC_NAMES.diskFull,
-      help: '1 while the store\'s disk is marked full (diskSpaceWarningLevelRatio) and sends are refused with ERR_DISK_FULL',
+      help: '1 while the store\'s disk is marked full (a store folder\'s filesystem past diskSpaceWarningLevelRatio, or dispatch held by a store write failure) and sends are refused with ERR_DISK_FULL',
       registers,
       collect() {
         this.set(source.diskSpace?.().full === true ? 1 : 0);
@@ -177,6 +188,26 @@ export class BrokerMetrics {
         this.reset();
         this.inc({ file: 'consumequeue' }, d.rebuiltQueues);
         this.inc({ file: 'index' }, d.rebuiltIndexFiles);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.logicDiskFull,
+      help: '1 while consumequeue/ or index/ is on a filesystem past diskSpaceWarningLevelRatio, or dispatch is held because a ConsumeQueue or IndexFile write failed (RocketMQ\'s LOGIC_DISK_FULL)',
+      registers,
+      collect() {
+        this.set(source.diskSpace?.().logicFull === true ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.folderDiskUsedRatio,
+      help: 'Used share (0..1) of the filesystem holding each store folder (root, commitlog, consumequeue, index), as of the last check',
+      labelNames: ['folder'],
+      registers,
+      collect() {
+        this.reset();
+        for (const f of source.diskSpace?.().filesystems ?? []) {
+          for (const folder of f.folders) this.set({ folder }, f.usedRatio);
+        }
       },
     });
     // A master's replication figures (undefined on a slave or without replication).

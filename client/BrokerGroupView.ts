@@ -55,6 +55,8 @@ interface PendingOffset {
   readonly topic: string;
   readonly queueId: number;
   readonly offset: number;
+  /** The committing consumer's reset epoch: the master refuses the hand-back if a reset came since. */
+  readonly resetEpoch: number | undefined;
 }
 
 // Every operation without a method of its own below is installed from the table (see the constructor).
@@ -155,7 +157,12 @@ export class BrokerGroupView implements BrokerApi {
   async #handBackOffsets(master: BrokerApi): Promise<void> {
     for (const [key, p] of [...this.#pending]) {
       const current = await master.queryOffset(p.group, p.topic, p.queueId);
-      if (p.offset > current) await master.commitOffset(p.group, p.topic, p.queueId, p.offset);
+      try {
+        if (p.offset > current) await master.commitOffset(p.group, p.topic, p.queueId, p.offset, p.resetEpoch);
+      } catch (err) {
+        // the master's offset was reset since: the reset wins over progress made on the slave
+        if (!isPetrelError(err) || err.code !== 'ERR_OFFSET_STALE') throw err;
+      }
       if (this.#pending.get(key) === p) this.#pending.delete(key);
     }
   }
@@ -228,11 +235,11 @@ export class BrokerGroupView implements BrokerApi {
     });
   }
 
-  async commitOffset(group: string, topic: string, queueId: number, offset: number): Promise<void> {
+  async commitOffset(group: string, topic: string, queueId: number, offset: number, resetEpoch?: number): Promise<void> {
     await this.#read(async (b, onSlave) => {
-      await b.commitOffset(group, topic, queueId, offset);
+      await (resetEpoch === undefined ? b.commitOffset(group, topic, queueId, offset) : b.commitOffset(group, topic, queueId, offset, resetEpoch));
       const key = `${group}@${topic}@${queueId}`;
-      if (onSlave) this.#pending.set(key, { group, topic, queueId, offset });
+      if (onSlave) this.#pending.set(key, { group, topic, queueId, offset, resetEpoch });
       else this.#pending.delete(key);
     });
   }

@@ -16,8 +16,8 @@
  * Owned by the thread that made it; close() ends its timers and connections.
  */
 import type {
-  BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, MessageQueue, PullRequest, PullResult, SendResult,
-  SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
+  BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, MessageQueue, OffsetResetRequest,
+  OffsetResetResult, OffsetResetState, PullRequest, PullResult, SendResult, SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
 } from '../api/BrokerApi.js';
 import { isReadable, isWriteable } from '../api/BrokerApi.js';
 import { PetrelError, isPetrelError } from '../common/errors.js';
@@ -248,8 +248,8 @@ export class ClusterClient implements BrokerApi {
     return this.#members.awaitChange(group, known, timeoutMs);
   }
 
-  commitOffset(group: string, topic: string, queueId: number, offset: number): Promise<void> {
-    return this.#only(topic).then((g) => g.commitOffset(group, topic, queueId, offset));
+  commitOffset(group: string, topic: string, queueId: number, offset: number, resetEpoch?: number): Promise<void> {
+    return this.#only(topic).then((g) => g.commitOffset(group, topic, queueId, offset, resetEpoch));
   }
 
   queryOffset(group: string, topic: string, queueId: number): Promise<number> {
@@ -285,6 +285,36 @@ export class ClusterClient implements BrokerApi {
     const all = await this.#eachGroup((g) => g.consumerProgress(group));
     const queues = all.flatMap((p) => p.queues);
     return { group, queues, totalLag: queues.reduce((a, q) => a + q.lag, 0) };
+  }
+
+  /**
+   * Resets on the master of every group serving the topic; the answer lists every group's queues.
+   * A group counts as known when any broker group knows it: brokers that do not are then reset
+   * too (their reset does not create an entry), and only when none knows it is it refused.
+   */
+  async resetOffset(request: OffsetResetRequest): Promise<OffsetResetResult> {
+    const groups = await this.#groupsOf(request.topic);
+    const settled = await Promise.allSettled(groups.map((g) => g.resetOffset(request)));
+    const unknownGroup = (s: PromiseSettledResult<OffsetResetResult>): boolean => s.status === 'rejected' && isPetrelError(s.reason) && s.reason.code === 'ERR_GROUP_NOT_EXIST';
+    for (const s of settled) if (s.status === 'rejected' && !unknownGroup(s)) throw s.reason;
+    if (settled.every(unknownGroup) && settled[0]?.status === 'rejected') throw settled[0].reason;
+    const results: OffsetResetResult[] = [];
+    for (const [i, s] of settled.entries()) {
+      if (s.status === 'fulfilled') results.push(s.value);
+      else results.push(await (groups[i] as BrokerGroupView).resetOffset({ ...request, ifGroupUnknown: 'reset' }));
+    }
+    return {
+      group: request.group,
+      topic: request.topic,
+      epoch: results.reduce((a, r) => Math.max(a, r.epoch), 0),
+      groupCreated: results.some((r) => r.groupCreated),
+      queues: results.flatMap((r) => r.queues),
+    };
+  }
+
+  /** Epochs are per broker group: on a topic several groups serve, use group(brokerName).awaitOffsetReset. */
+  awaitOffsetReset(group: string, topic: string, knownEpoch: number, timeoutMs: number): Promise<OffsetResetState> {
+    return this.#only(topic).then((g) => g.awaitOffsetReset(group, topic, knownEpoch, timeoutMs));
   }
 
   async resetOffsetToLatest(group: string, topic: string): Promise<void> {

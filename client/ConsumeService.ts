@@ -3,7 +3,8 @@
  * at most consumeThreadMax batches at once (a function listener on this thread, or a module
  * listener in a pool of consumeThreadMin..consumeThreadMax threads, several batches per pool
  * task), offsets completed as batches finish, failures sent back for retry or to the DLQ.
- * Orderly mode runs one batch per queue at a time, in queue order.
+ * Orderly mode runs one batch per queue at a time, in queue order. Batches of a queue an offset
+ * reset replaced are discarded before they reach the listener.
  */
 import type { BrokerApi, MessageExt, MessageModel } from '../api/BrokerApi.js';
 import type { ProcessQueue } from './ProcessQueue.js';
@@ -58,6 +59,7 @@ export class ConsumeService {
 
   /** Accepts messages of one queue, in queue order. */
   submit(pq: ProcessQueue, messages: MessageExt[]): void {
+    if (pq.superseded) return;
     if (this.#orderly !== undefined) {
       pq.pending.push(...messages);
       this.#pumpOrderly(pq);
@@ -183,6 +185,14 @@ export class ConsumeService {
       this.#checkIdle();
     }, ms);
     this.#timers.add(t);
+  }
+
+  /** Drops what is queued for a queue an offset reset replaced (its running batch finishes). */
+  discard(pq: ProcessQueue): void {
+    pq.pending.length = 0;
+    const kept = this.#queue.filter((j) => j.pq !== pq);
+    if (kept.length !== this.#queue.length) this.#queue.splice(0, this.#queue.length, ...kept);
+    this.#checkIdle();
   }
 
   #pumpOrderly(pq: ProcessQueue): void {

@@ -8,8 +8,15 @@ import type { MessageExt, MessageQueue } from '../api/BrokerApi.js';
 
 export class ProcessQueue {
   readonly mq: MessageQueue;
+  /** The group's reset epoch this queue's position comes from; pulls and commits carry it. */
+  readonly resetEpoch: number;
   nextPullOffset: number;
   dropped = false;
+  /**
+   * Set with `dropped` when an offset reset replaced this queue: its messages not yet handed to
+   * the listener are dropped, and nothing of it is committed.
+   */
+  superseded = false;
   /** Messages skipped by the lag policy. */
   skipped = 0;
   /** In-flight offsets in pull order; `done` marks those finished out of order. */
@@ -22,8 +29,9 @@ export class ProcessQueue {
   /** Orderly mode: set while a batch of this queue is with the listener. */
   consuming = false;
 
-  constructor(mq: MessageQueue, startOffset: number) {
+  constructor(mq: MessageQueue, startOffset: number, resetEpoch = 0) {
     this.mq = mq;
+    this.resetEpoch = resetEpoch;
     this.nextPullOffset = startOffset;
     this.#committable = startOffset;
   }

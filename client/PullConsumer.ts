@@ -4,8 +4,13 @@
  * client does), reads and commits the group's offsets, and offers an async iterator over a queue
  * that commits each message's offset once the loop asks for the next one (at-least-once: the
  * message a loop ended on is not committed). Lives on the thread that created it.
+ *
+ * The iterator follows the group's offset resets: its pulls and commits carry the queue's reset
+ * epoch, and when the broker answers that the offset was reset it drops the rest of the batch it
+ * held and goes on from the new offset. A program driving pull() itself may pass resetEpoch and
+ * read PullResult.offsetReset the same way.
  */
-import { PetrelError } from '../common/errors.js';
+import { PetrelError, isPetrelError } from '../common/errors.js';
 import type { BrokerApi, FilterSpec, MessageExt, MessageQueue, PullResult } from '../api/BrokerApi.js';
 import { isReadable } from '../api/BrokerApi.js';
 import { clientId as makeClientId, validateGroupName } from './clientIds.js';
@@ -74,12 +79,13 @@ export class PullConsumer {
    * One pull from `offset`: up to pullBatchSize messages that pass the filter. A tag filter is
    * re-checked on the tag strings; `nextBeginOffset` moves past everything scanned.
    */
-  async pull(mq: MessageQueue, filter: string | FilterSpec, offset: number, options: { longPollMs?: number } = {}): Promise<PullResult> {
+  async pull(mq: MessageQueue, filter: string | FilterSpec, offset: number, options: { longPollMs?: number; resetEpoch?: number } = {}): Promise<PullResult> {
     this.#checkRunning();
     const spec: FilterSpec = typeof filter === 'string' ? { type: 'TAG', expression: filter } : filter;
     const sub = new SubscriptionFilter(spec);
     const r = await this.#broker.pull({
       group: this.groupName, topic: mq.topic, queueId: mq.queueId, offset, maxMsgNums: this.#batch, filter: spec, longPollMs: options.longPollMs ?? 0,
+      ...(options.resetEpoch === undefined ? {} : { resetEpoch: options.resetEpoch }),
     });
     return { ...r, messages: r.messages.filter((m) => sub.recheck(m)) };
   }
@@ -90,10 +96,36 @@ export class PullConsumer {
     return this.#broker.queryOffset(this.groupName, mq.topic, mq.queueId);
   }
 
-  async updateConsumeOffset(mq: MessageQueue, offset: number): Promise<void> {
+  /**
+   * Commits the group's offset of the queue. With resetEpoch (what the pulls carried), a commit
+   * from before a later reset of the queue is refused with ERR_OFFSET_STALE.
+   */
+  async updateConsumeOffset(mq: MessageQueue, offset: number, options: { resetEpoch?: number } = {}): Promise<void> {
     this.#checkRunning();
     if (!Number.isInteger(offset) || offset < 0) throw new PetrelError('ERR_OFFSET_INVALID', `offset must be a non-negative integer, got ${String(offset)}`);
-    return this.#broker.commitOffset(this.groupName, mq.topic, mq.queueId, offset);
+    if (options.resetEpoch === undefined) return this.#broker.commitOffset(this.groupName, mq.topic, mq.queueId, offset);
+    return this.#broker.commitOffset(this.groupName, mq.topic, mq.queueId, offset, options.resetEpoch);
+  }
+
+  /** The group's reset epoch of the queue now (0 when never reset, or when the broker cannot say). */
+  async #resetEpochOf(mq: MessageQueue): Promise<number> {
+    try {
+      const state = await this.#broker.awaitOffsetReset(this.groupName, mq.topic, Number.MAX_SAFE_INTEGER, 0);
+      return state.queues.find((q) => q.queueId === mq.queueId)?.epoch ?? 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** False when the commit was refused because the queue's offset was reset since `epoch`. */
+  async #commitUnlessReset(mq: MessageQueue, offset: number, epoch: number): Promise<boolean> {
+    try {
+      await this.updateConsumeOffset(mq, offset, { resetEpoch: epoch });
+      return true;
+    } catch (err) {
+      if (isPetrelError(err) && err.code === 'ERR_OFFSET_STALE') return false;
+      throw err;
+    }
   }
 
   /**
@@ -104,24 +136,32 @@ export class PullConsumer {
   async *messages(mq: MessageQueue, options: QueueIteratorOptions = {}): AsyncGenerator<MessageExt, void, undefined> {
     this.#checkRunning();
     const filter = options.filter ?? '*';
+    // The epoch first, then the offset: a reset in between is told by the first pull.
+    let epoch = await this.#resetEpochOf(mq);
     let offset = await this.#startOffset(mq, options.from ?? 'committed');
     let committed = offset;
-    while (this.#state === 'running' && options.signal?.aborted !== true) {
-      const r = await this.pull(mq, filter, offset, { longPollMs: this.#longPollMs });
+    pulling: while (this.#state === 'running' && options.signal?.aborted !== true) {
+      const r = await this.pull(mq, filter, offset, { longPollMs: this.#longPollMs, resetEpoch: epoch });
+      if (r.offsetReset !== undefined) {
+        // The group's offset was reset: go on from there.
+        epoch = r.offsetReset.epoch;
+        offset = committed = r.offsetReset.offset;
+        continue;
+      }
       if (r.status === 'OFFSET_TOO_SMALL' || r.status === 'OFFSET_OVERFLOW_BADLY') {
         offset = r.nextBeginOffset;
         continue;
       }
       for (const m of r.messages) {
         yield m;
-        // The loop asked for more: this message is done.
+        // The loop asked for more: this message is done. Refused: a reset came, the rest of the batch is dropped.
         committed = m.queueOffset + 1;
-        await this.updateConsumeOffset(mq, committed);
+        if (!(await this.#commitUnlessReset(mq, committed, epoch))) continue pulling;
       }
       // Messages the filter skipped after the last delivered one are done too.
       if ((r.status === 'FOUND' || r.status === 'NO_MATCHED_MESSAGE') && r.nextBeginOffset > committed) {
         committed = r.nextBeginOffset;
-        await this.updateConsumeOffset(mq, committed);
+        if (!(await this.#commitUnlessReset(mq, committed, epoch))) continue;
       }
       offset = r.nextBeginOffset;
     }

@@ -7,9 +7,14 @@
  * listener with at most consumeThreadMax batches at once, commits offsets as batches succeed, and
  * sends failed messages back for retry (then to the DLQ). Lives on the thread that created it;
  * after a crash the group resumes from the committed offsets (at-least-once).
+ *
+ * Offset resets while it runs: pulls and commits carry each queue's reset epoch; a pull the broker
+ * answers with a reset notice replaces the queue's process queue (what it pulled from the old
+ * position is dropped, uncommitted) and pulling resumes at the new offset. Commits from before
+ * the reset are refused by the broker, so the reset sticks.
  */
 import { PetrelError } from '../common/errors.js';
-import type { BrokerApi, FilterSpec, MessageExt, MessageModel, MessageQueue, QueueLag } from '../api/BrokerApi.js';
+import type { BrokerApi, FilterSpec, MessageExt, MessageModel, MessageQueue, OffsetResetNotice, QueueLag } from '../api/BrokerApi.js';
 import { isReadable } from '../api/BrokerApi.js';
 import { allocateAveragely } from './allocateAveragely.js';
 import { clientId as makeClientId, validateGroupName } from './clientIds.js';
@@ -216,11 +221,31 @@ export class PushConsumer {
     for (const [k, mq] of wanted) {
       if (this.#pqs.has(k) || this.#state !== 'running') continue;
       const start = await this.#startOffset(mq);
-      const pq = new ProcessQueue(mq, start);
-      this.#pqs.set(k, pq);
-      const loop = this.#pullLoop(pq).finally(() => this.#pullLoops.delete(loop));
-      this.#pullLoops.add(loop);
+      // Epoch 0: a queue the group had reset gets the reset's notice on its first pull.
+      this.#startPulling(k, new ProcessQueue(mq, start));
     }
+  }
+
+  #startPulling(k: string, pq: ProcessQueue): void {
+    this.#pqs.set(k, pq);
+    const loop = this.#pullLoop(pq).finally(() => this.#pullLoops.delete(loop));
+    this.#pullLoops.add(loop);
+  }
+
+  /**
+   * The group's offset of the queue was reset (RocketMQ's RESET_CONSUMER_CLIENT_OFFSET): the old
+   * process queue is dropped with what it holds (batches already with the listener finish, but
+   * nothing of it is committed), and a new one pulls from the offset the broker named, committing
+   * with the reset's epoch.
+   */
+  #adoptReset(pq: ProcessQueue, notice: OffsetResetNotice): void {
+    pq.dropped = true;
+    pq.superseded = true;
+    this.#service?.discard(pq);
+    this.#skippedOnDroppedQueues += pq.skipped;
+    const k = key(pq.mq);
+    if (this.#pqs.get(k) !== pq || this.#state !== 'running') return;
+    this.#startPulling(k, new ProcessQueue(pq.mq, notice.offset, notice.epoch));
   }
 
   async #startOffset(mq: MessageQueue): Promise<number> {
@@ -281,9 +306,15 @@ export class PushConsumer {
           maxMsgNums: this.pullBatchSize,
           filter: sub.spec,
           longPollMs: pq.inFlight > 0 ? Math.min(longPollMs, 100) : longPollMs,
+          // a broadcasting consumer's position is its own: the group's resets do not move it
+          ...(this.messageModel === 'CLUSTERING' ? { resetEpoch: pq.resetEpoch } : {}),
         }));
         // stopped while the broker held the pull: what it brings later is not taken
         if (res === undefined || pq.dropped) return;
+        if (res.offsetReset !== undefined) {
+          this.#adoptReset(pq, res.offsetReset);
+          return;
+        }
         const skip = this.#opts.skipLagThreshold;
         if (skip !== undefined && res.maxOffset - pq.nextPullOffset > skip) {
           pq.skipTo(res.maxOffset);
@@ -322,10 +353,12 @@ export class PushConsumer {
   async #commit(pq: ProcessQueue, offset: number, evenIfDropped = false): Promise<void> {
     if (pq.dropped && !evenIfDropped && this.#state === 'running') return;
     if (this.messageModel === 'BROADCASTING') return;
+    if (pq.superseded) return;
     try {
-      await this.#api(pq.mq).commitOffset(this.groupName, pq.mq.topic, pq.mq.queueId, offset);
+      await this.#api(pq.mq).commitOffset(this.groupName, pq.mq.topic, pq.mq.queueId, offset, pq.resetEpoch);
     } catch {
-      // the next commit of this queue carries a later offset; at-least-once either way
+      // the next commit of this queue carries a later offset; at-least-once either way. A commit
+      // refused as stale (ERR_OFFSET_STALE) means a reset came: the next pull brings its notice.
     }
   }
 }

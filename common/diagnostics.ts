@@ -26,8 +26,11 @@ export const CHANNELS = {
    */
   storeRecovered: 'petrelmq:store:recovered',
   /**
-   * { full: boolean; usedRatio: number; path: string; freeBytes: number; threshold: number }: the
-   * store's disk-full flag was set or cleared (storage/DiskSpaceGuard.ts, main thread)
+   * { full: boolean; diskFull: boolean; logicFull: boolean; dispatchHeld?: 'consumequeue' | 'index';
+   *   usedRatio: number; path: string; folders: string[]; freeBytes: number; threshold: number;
+   *   reason?: string }: the store's disk-full flag was set (with the reason ERR_DISK_FULL gives)
+   * or cleared; path and folders are the fullest filesystem's (storage/DiskSpaceGuard.ts, main
+   * thread)
    */
   storeDiskSpace: 'petrelmq:store:diskSpace',
   /** SlaveSyncResult: a slave copied its master's topics, offsets, delay offsets and groups (main thread) */

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   ERR_PROPERTIES_TOO_LARGE: [false, 'encoded properties are longer than 32,767 bytes'],
   ERR_PROPERTY_NAME_RESERVED: [false, 'a user property uses a name RocketMQ reserves'],
   ERR_GROUP_INVALID: [false, 'a producer or consumer group name is empty, too long or malformed'],
+  ERR_GROUP_NOT_EXIST: [false, 'the consumer group is unknown to the broker (no subscription group entry, no committed offset, no live consumer)'],
   ERR_INSTANCE_NAME_TAKEN: [false, 'another started client of the same group already uses this instance name'],
   ERR_FILTER_SYNTAX: [false, 'a filter expression does not parse'],
   ERR_FILTER_TOO_COMPLEX: [false, 'a filter expression is too long or nested too deeply'],
@@ -29,8 +30,9 @@ export const ERROR_CODES = {
   ERR_STORE_LOCKED: [false, 'another broker holds the store folder'],
   ERR_STORE_CLOSED: [false, 'the store is shut down'],
   ERR_STORE_IO: [true, 'an operating-system call on a store file failed'],
-  ERR_DISK_FULL: [true, 'the store\'s disk is fuller than diskSpaceWarningLevelRatio; writes are refused until space is freed'],
+  ERR_DISK_FULL: [true, 'a filesystem holding a store folder (root, CommitLog, consumequeue/, index/) is fuller than diskSpaceWarningLevelRatio, or dispatch is held because a ConsumeQueue or IndexFile write failed; the message names the folder; writes are refused until space is freed'],
   ERR_OFFSET_INVALID: [false, 'an offset is outside the stored range'],
+  ERR_OFFSET_STALE: [false, "a consumer's offset commit predates the group's latest offset reset of that queue and was refused; the consumer adopts the reset and commits from there"],
   // broker and runtime
   ERR_SERVICE_NOT_AVAILABLE: [true, 'the broker cannot take this request now (shutting down, slave, not writable)'],
   ERR_SYSTEM_BUSY: [true, 'a queue is full and the caller asked not to wait'],

@@ -2,9 +2,10 @@
  * The broker side of the pop service: finds a group's queues and start positions, pulls for
  * waiting receives (one pull at a time per queue, with the broker's long polling), keeps what
  * matches the filter as BUFFERED owned messages, and writes the committed offset whenever the
- * smallest owned offset moves.
+ * smallest owned offset moves. Pulls and commits carry the queue's reset epoch; a pull answered
+ * with a reset notice (or a reset told by awaitOffsetReset) is adopted here (adopt).
  */
-import type { BrokerApi } from '../api/BrokerApi.js';
+import type { BrokerApi, OffsetResetNotice } from '../api/BrokerApi.js';
 import type { Clock } from '../common/clock.js';
 import { isPetrelError, type PetrelError } from '../common/errors.js';
 import { log } from '../common/diagnostics.js';
@@ -105,9 +106,23 @@ export class PopFetcher {
     }
   }
 
+  /**
+   * The group's offset of the queue was reset: what the queue owns is dropped (receipts handed
+   * out before stay valid for acks, which change nothing), and the next pull starts at the offset.
+   */
+  adopt(t: PopTopic, q: PopQueue, notice: OffsetResetNotice): void {
+    if (notice.epoch <= q.resetEpoch) return;
+    for (const m of q.resetTo(notice.offset, notice.epoch)) {
+      t.ready.delete(m);
+      t.buffered.delete(m);
+    }
+    log('info', 'pop: the group adopted an offset reset', { group: t.group, topic: t.topic, queueId: q.queueId, offset: notice.offset, epoch: notice.epoch });
+  }
+
   #pull(t: PopTopic, q: PopQueue, now: number): void {
     const longest = Math.max(0, ...t.waiters.map((w) => w.deadline - now));
     const from = q.cursor;
+    const epoch = q.resetEpoch;
     q.pulling = true;
     this.#broker
       .pull({
@@ -119,9 +134,16 @@ export class PopFetcher {
         maxMsgNums: Math.min(this.#opt.pullBatchSize, Math.max(1, ...t.waiters.map((w) => w.request.batchSize))),
         filter: t.filter.spec,
         longPollMs: Math.min(longest, this.#opt.maxPullLongPollMs),
+        resetEpoch: epoch,
       })
       .then((result) => {
         if (t.dropped) return;
+        if (result.offsetReset !== undefined) {
+          this.adopt(t, q, result.offsetReset);
+          return;
+        }
+        // A reset was adopted while this pull was out: what it brings is from the old position.
+        if (q.resetEpoch !== epoch) return;
         let added = 0;
         for (const message of result.messages) {
           if (message.queueOffset < from || q.owned.has(message.queueOffset) || !t.filter.matches(message)) continue;
@@ -131,7 +153,7 @@ export class PopFetcher {
             commitLogOffset: message.commitLogOffset,
             state: 'BUFFERED',
             attempt: message.reconsumeTimes,
-            generation: 0,
+            generation: q.generationBase,
             invisibleUntil: 0,
             invisibleMs: 0,
             autoRenew: false,
@@ -173,11 +195,18 @@ export class PopFetcher {
         q.commitAgain = false;
         const offset = q.commitCandidate();
         if (offset <= q.committed || offset < 0) break;
-        await this.#broker.commitOffset(t.group, t.topic, q.queueId, offset);
-        q.committed = offset;
+        const epoch = q.resetEpoch;
+        await this.#broker.commitOffset(t.group, t.topic, q.queueId, offset, epoch);
+        if (q.resetEpoch === epoch) q.committed = offset;
       } while (q.commitAgain);
     } catch (err) {
-      log('warn', 'pop: commitOffset failed', { group: t.group, topic: t.topic, queueId: q.queueId, error: String(err) });
+      if (isPetrelError(err) && err.code === 'ERR_OFFSET_STALE') {
+        // A reset this queue has not adopted yet: its next pull (or the reset watch) brings it.
+        q.backoffUntil = 0;
+        log('debug', 'pop: a commit from before an offset reset was refused', { group: t.group, topic: t.topic, queueId: q.queueId });
+      } else {
+        log('warn', 'pop: commitOffset failed', { group: t.group, topic: t.topic, queueId: q.queueId, error: String(err) });
+      }
     } finally {
       q.committing = false;
     }

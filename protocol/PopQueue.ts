@@ -10,6 +10,11 @@
  *
  * Owned by the PopService of one endpoint (one thread). Nothing here survives a restart: the
  * committed offset does, so every message not yet acked is delivered again after one.
+ *
+ * An offset reset of the group (resetTo) drops every owned message and moves the cursor and the
+ * committed offset to the reset's offset. Generations of messages pulled afterwards start above
+ * every generation a receipt handle was ever issued with here, so a handle from before the reset
+ * is told apart (isFromBeforeReset): its ack changes nothing.
  */
 import type { MessageExt } from '../api/BrokerApi.js';
 
@@ -47,6 +52,12 @@ export class PopQueue {
   committed = -1;
   committing = false;
   commitAgain = false;
+  /** The group's reset epoch the cursor comes from; pulls and commits carry it. */
+  resetEpoch = 0;
+  /** Generation of messages pulled from now on: above every generation issued before the last reset. */
+  generationBase = 0;
+  /** The highest generation a receipt handle was issued with for this queue. */
+  highestIssued = 0;
   #inflight = 0;
   #ordered = true;
   #lastInserted = -1;
@@ -84,6 +95,40 @@ export class PopQueue {
       this.#lastInserted = -1;
     }
     return true;
+  }
+
+  /** A receipt handle was issued with this generation. */
+  issued(generation: number): void {
+    if (generation > this.highestIssued) this.highestIssued = generation;
+  }
+
+  /** True for the generation of a handle issued before the queue's last offset reset. */
+  isFromBeforeReset(generation: number): boolean {
+    return generation < this.generationBase;
+  }
+
+  /**
+   * Adopts an offset reset: every owned message is dropped (and returned, for the topic's lists),
+   * the cursor and committed offset move to `offset`. A message being handed out right now sees
+   * its generation moved and is not delivered.
+   */
+  resetTo(offset: number, epoch: number): OwnedMessage[] {
+    const dropped = [...this.owned.values()];
+    for (const m of dropped) {
+      m.generation++;
+      m.message = undefined;
+      this.issued(m.generation);
+    }
+    this.owned.clear();
+    this.#inflight = 0;
+    this.#ordered = true;
+    this.#lastInserted = -1;
+    this.cursor = offset;
+    this.committed = offset;
+    this.resetEpoch = epoch;
+    this.generationBase = this.highestIssued + 1;
+    this.backoffUntil = 0;
+    return dropped;
   }
 
   /** The offset the group may commit: nothing below it is still owned. */

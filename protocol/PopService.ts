@@ -12,6 +12,10 @@
  *   while their client is alive, up to maxRenewMs; the receipt handle does not change.
  * - The committed offset of a queue is its smallest owned offset (PopQueue), written with
  *   commitOffset whenever it moves.
+ * - Offset resets of a group (`petrelmq offset reset`) are followed per topic with one long poll
+ *   at a time (awaitOffsetReset), and told by pulls too: the queue drops what it owns and pops
+ *   from the reset offset. Commits carry the queue's reset epoch, so none from before the reset
+ *   lands over it; acks of messages received before it succeed and change nothing.
  *
  * Owned by one endpoint on one thread. Nothing but committed offsets survives a restart.
  */
@@ -38,6 +42,11 @@ interface Located {
   readonly queue: PopQueue;
   readonly owned: OwnedMessage;
 }
+
+/** How long one awaitOffsetReset poll is held by the broker. */
+const RESET_POLL_MS = 20_000;
+/** Pause after a failed reset poll. */
+const RESET_RETRY_MS = 1000;
 
 export class PopService {
   readonly #broker: BrokerApi;
@@ -112,7 +121,9 @@ export class PopService {
 
   /** Acks one delivery; a malformed, forged, stale or unknown handle is INVALID_RECEIPT_HANDLE. */
   async ack(group: string, topic: string, receiptHandle: string): Promise<void> {
-    const found = this.#locate(group, topic, receiptHandle);
+    const found = this.#locate(group, topic, receiptHandle, true);
+    // A message received before an offset reset: the reset decided where the group is.
+    if (found === undefined) return;
     this.#finish(found);
   }
 
@@ -145,12 +156,13 @@ export class PopService {
 
   /** A delivery that never reached its client (the call was gone): visible again, not counted. */
   abandon(group: string, topic: string, receiptHandle: string): void {
-    let found: Located;
+    let found: Located | undefined;
     try {
-      found = this.#locate(group, topic, receiptHandle);
+      found = this.#locate(group, topic, receiptHandle, true);
     } catch {
       return;
     }
+    if (found === undefined) return;
     const { topic: t, queue, owned } = found;
     owned.attempt = Math.max(0, owned.attempt - 1);
     owned.generation++;
@@ -202,8 +214,40 @@ export class PopService {
     if (t === undefined) {
       t = new PopTopic(group, topicName, this.#policy(group).fifo, request.filter, this.#clock.now());
       this.#topics.set(key, t);
+      void this.#followResets(t);
     }
     return t;
+  }
+
+  /**
+   * Follows the group's offset resets on the topic while its state lives (RocketMQ's broker
+   * pushes RESET_CONSUMER_CLIENT_OFFSET; here one long poll at a time): a queue whose reset is
+   * newer than the one it holds drops what it owns and pops from the reset offset. Without this,
+   * messages buffered before a reset would still be handed out until the queue's next pull.
+   */
+  async #followResets(t: PopTopic): Promise<void> {
+    let known = 0;
+    while (!t.dropped && !this.#stopped) {
+      let state;
+      try {
+        state = await this.#broker.awaitOffsetReset(t.group, t.topic, known, RESET_POLL_MS);
+      } catch (err) {
+        if (t.dropped || this.#stopped) return;
+        log('debug', 'pop: cannot follow offset resets', { group: t.group, topic: t.topic, error: String(err) });
+        await new Promise<void>((resolve) => setTimeout(resolve, RESET_RETRY_MS).unref());
+        continue;
+      }
+      if (t.dropped || this.#stopped) return;
+      known = Math.max(known, state.epoch);
+      let moved = false;
+      for (const r of state.queues) {
+        const q = t.queues.get(r.queueId);
+        if (q === undefined || r.epoch <= q.resetEpoch) continue;
+        this.#fetcher.adopt(t, q, r);
+        moved = true;
+      }
+      if (moved) this.#pump(t);
+    }
   }
 
   #wait(t: PopTopic, request: PopRequest): Promise<OwnedMessage[]> {
@@ -300,6 +344,7 @@ export class PopService {
   }
 
   #handleOf(t: PopTopic, m: OwnedMessage): string {
+    t.queues.get(m.queueId)?.issued(m.generation);
     return this.#codec.encode(t.group, t.topic, {
       queueId: m.queueId,
       queueOffset: m.queueOffset,
@@ -309,13 +354,20 @@ export class PopService {
     });
   }
 
-  #locate(group: string, topic: string, receiptHandle: string): Located {
+  /** With fromBeforeReset, a handle issued before the queue's last offset reset gives undefined. */
+  #locate(group: string, topic: string, receiptHandle: string): Located;
+  #locate(group: string, topic: string, receiptHandle: string, fromBeforeReset: true): Located | undefined;
+  #locate(group: string, topic: string, receiptHandle: string, fromBeforeReset = false): Located | undefined {
     const decoded = this.#codec.decode(group, topic, receiptHandle);
     if (!decoded.ok) throw new StatusError(Code.INVALID_RECEIPT_HANDLE, `receipt handle is ${decoded.reason === 'FORGED' ? 'not ours' : 'malformed'}`);
     const { queueId, queueOffset, generation } = decoded.fields;
     const t = this.#topics.get(`${group}\0${topic}`);
     const q = t?.queues.get(queueId);
     const owned = q?.owned.get(queueOffset);
+    if (q !== undefined && q.isFromBeforeReset(generation) && owned?.generation !== generation) {
+      if (fromBeforeReset) return undefined;
+      throw new StatusError(Code.INVALID_RECEIPT_HANDLE, "receipt handle is from before the group's offset reset: the message is no longer the group's to handle");
+    }
     if (t === undefined || q === undefined || owned === undefined) {
       throw new StatusError(Code.INVALID_RECEIPT_HANDLE, 'receipt handle is unknown: the message was acked already or the endpoint restarted');
     }

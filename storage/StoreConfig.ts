@@ -39,9 +39,9 @@ export const storeConfigShape = {
   /** Clean-up pass period, ms (cleanResourceInterval); the disk-full flag is measured as often. */
   cleanResourceInterval: int(1, INT_MAX, 10_000),
   /**
-   * diskSpaceWarningLevelRatio: percent of the store's filesystem used at which the store is
-   * marked full (RocketMQ's DISK_FULL running flag) and refuses writes with ERR_DISK_FULL until
-   * it is below again.
+   * diskSpaceWarningLevelRatio: percent used, of any filesystem holding the root, the CommitLog,
+   * consumequeue/ or index/, at which the store is marked full (RocketMQ's DISK_FULL and
+   * LOGIC_DISK_FULL running flags) and refuses writes with ERR_DISK_FULL until it is below again.
    */
   diskSpaceWarningLevelRatio: int(1, 100, 90),
   /** Hour of the day when expired files are deleted (deleteWhen, "04"); several as "04;16". */

@@ -9,7 +9,9 @@ import { ManualClock } from '../../common/clock.js';
 import { CHANNELS } from '../../common/diagnostics.js';
 import { isPetrelError } from '../../common/errors.js';
 import { body, text, until, untilQueued } from '../helpers/broker.js';
-import { fillUp, mountTmpfs } from '../helpers/smallFs.js';
+import { fillLeaving, fillUp, mountTmpfs, mountTmpfsAt, resizeTmpfs } from '../helpers/smallFs.js';
+import { bodiesOf, pullAll } from '../helpers/storeAudit.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const TOPIC = 'DiskFull';
 const BIG = 64 * 1024;
@@ -155,4 +157,151 @@ test('Broker - consumer offsets committed while the disk is full: persisting the
   broker = await Broker.start(config);
   running = true;
   t.is(await broker.queryOffset('g', TOPIC, 0), 2, 'the next start resumes from the last persisted offset');
+});
+
+type Outcome = { code: 'SEND_OK' } | { code: string; message: string };
+
+async function outcomeOf(p: Promise<unknown>): Promise<Outcome> {
+  try {
+    await p;
+    return { code: 'SEND_OK' };
+  } catch (err) {
+    return { code: isPetrelError(err) ? err.code : String(err), message: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** Sends of named messages (body and key = the name) to one broker, sorted into acknowledged and refused. */
+function sender(broker: () => Broker, topic: string): { send(name: string, queueId?: number): Promise<Outcome>; acked: Set<string>; refused: Set<string> } {
+  const acked = new Set<string>();
+  const refused = new Set<string>();
+  return {
+    acked,
+    refused,
+    async send(name, queueId = 0) {
+      const o = await outcomeOf(broker().send([{ topic, keys: name, body: body(name) }], queueId));
+      (o.code === 'SEND_OK' ? acked : refused).add(name);
+      return o;
+    },
+  };
+}
+
+const GIB = 1024 * 1024 * 1024;
+
+/**
+ * consumequeue/ or index/ on a tmpfs of its own, filled past the ratio with room left for writes.
+ * A default ConsumeQueue file (300,000 units, 5.7 MiB) takes its blocks 1 MiB at a time; a default
+ * IndexFile takes 20 MB (its header and slot table) when it is made.
+ */
+const LOGIC_FOLDERS = [
+  { folder: 'consumequeue', mib: 16, leave: 1 << 20 },
+  { folder: 'index', mib: 32, leave: 2 << 20 },
+] as const;
+
+for (const { folder, mib, leave } of LOGIC_FOLDERS) {
+  test(`Broker - ${folder}/ on a filesystem of its own filled past diskSpaceWarningLevelRatio: after cleanResourceInterval sends get ERR_DISK_FULL naming ${folder}; once space is freed sends resume and every SEND_OK message is pullable (1 GiB CommitLog, 300,000-unit ConsumeQueues)`, async (t: ExecutionContext) => {
+    const store = tempDir(t);
+    const logic = mountTmpfsAt(t, path.join(store, folder), mib);
+    if ('skip' in logic) {
+      t.log(logic.skip);
+      t.pass();
+      return;
+    }
+    const topic = `LogicFull_${folder}`;
+    const changes: Record<string, unknown>[] = [];
+    // tests run side by side: only this store's changes
+    const onChange = (m: unknown): void => {
+      if (String((m as Record<string, unknown>)['path']).startsWith(store)) changes.push(m as Record<string, unknown>);
+    };
+    diagnostics.subscribe(CHANNELS.storeDiskSpace, onChange);
+    t.teardown(() => diagnostics.unsubscribe(CHANNELS.storeDiskSpace, onChange));
+    const clock = new ManualClock();
+    const broker = await Broker.start({ storePathRootDir: store, defaultTopicQueueNums: 1 }, { clock });
+    t.teardown(() => broker.shutdown());
+    t.is(broker.storeConfig.mappedFileSizeCommitLog, GIB);
+    t.is(broker.storeConfig.mappedFileSizeConsumeQueue, 300_000 * 20);
+    const interval = broker.storeConfig.cleanResourceInterval;
+    const s = sender(() => broker, topic);
+    for (let i = 0; i < 10; i++) t.is((await s.send(`before-${i}`)).code, 'SEND_OK');
+    await untilQueued(broker, topic, 10);
+    t.false(broker.diskSpace().full);
+
+    const filler = fillLeaving(logic.dir, leave);
+    // measured once per cleanResourceInterval: until the period has passed the store takes sends
+    t.is((await s.send('unmeasured')).code, 'SEND_OK');
+    clock.advance(interval);
+    const refused = await s.send('refused-0');
+    t.log(`${folder} full:`, JSON.stringify(refused));
+    t.is(refused.code, 'ERR_DISK_FULL');
+    t.regex('message' in refused ? refused.message : '', new RegExp(`${logic.dir} \\(${folder}\\) is 9\\d\\.\\d% used`));
+    const state = broker.diskSpace();
+    t.like(state, { full: true, diskFull: false, logicFull: true, dispatchHeld: undefined, path: logic.dir, folders: [folder] });
+    t.true(state.usedRatio >= 0.9, `used ratio ${state.usedRatio}`);
+    // two filesystems, each measured once: the store's own (root, CommitLog, the other logic folder) and the tmpfs
+    t.deepEqual(state.filesystems.map((f) => [f.folders, f.full]), [
+      [['root', 'commitlog', folder === 'index' ? 'consumequeue' : 'index'], false],
+      [[folder], true],
+    ]);
+    for (let i = 1; i < 4; i++) t.is((await s.send(`refused-${i}`)).code, 'ERR_DISK_FULL');
+    // the change is published once (the process log's warn line), with the reason
+    t.is(changes.length, 1);
+    t.like(changes[0], { full: true, logicFull: true, path: logic.dir, folders: [folder] });
+    t.regex(String(changes[0]?.['reason']), new RegExp(`${logic.dir} \\(${folder}\\) is 9\\d\\.\\d% used`));
+
+    fs.rmSync(filler);
+    // still full until the next measurement
+    t.is((await s.send('refused-4')).code, 'ERR_DISK_FULL');
+    clock.advance(interval);
+    t.false(broker.diskSpace().full);
+    t.is(changes.length, 2);
+    t.like(changes[1], { full: false, logicFull: false });
+    for (let i = 0; i < 10; i++) t.is((await s.send(`after-${i}`)).code, 'SEND_OK');
+    t.is(s.acked.size, 21);
+    await untilQueued(broker, topic, s.acked.size);
+    t.deepEqual(bodiesOf(await pullAll(broker, topic)), [...s.acked].sort(), 'pulled exactly the acknowledged messages');
+    const end = Date.now() + 60_000;
+    for (const name of s.refused) t.deepEqual(await broker.queryMessageByKey(topic, name, 8, 0, end), [], `refused ${name} left nothing`);
+  });
+}
+
+test('Broker - dispatch held because consumequeue/ has no room for a ConsumeQueue file: sends get ERR_DISK_FULL naming consumequeue without waiting for cleanResourceInterval; once space is added dispatch resumes, sends succeed and every SEND_OK message is pullable (1 GiB CommitLog, 300,000-unit ConsumeQueues)', async (t: ExecutionContext) => {
+  const store = tempDir(t);
+  // room for the first 1 MiB of three queues' files
+  const cq = mountTmpfsAt(t, path.join(store, 'consumequeue'), 3);
+  if ('skip' in cq) {
+    t.log(cq.skip);
+    t.pass();
+    return;
+  }
+  const topic = 'LogicHeld';
+  const queues = 8;
+  // never advanced: the used ratio is not measured again, only the held dispatch refuses sends
+  const clock = new ManualClock();
+  const broker = await Broker.start({ storePathRootDir: store }, { clock });
+  t.teardown(() => broker.shutdown());
+  t.is(broker.storeConfig.mappedFileSizeCommitLog, GIB);
+  t.is(broker.storeConfig.mappedFileSizeConsumeQueue, 300_000 * 20);
+  await broker.createTopic({ topic, readQueueNums: queues, writeQueueNums: queues });
+  const s = sender(() => broker, topic);
+  let refused: Outcome | undefined;
+  // one message per queue in turn: the fourth queue's file finds no room, dispatch holds there
+  for (let i = 0; i < 10_000 && refused === undefined; i++) {
+    const o = await s.send(`held-${i}`, i % queues);
+    if (o.code !== 'SEND_OK') refused = o;
+  }
+  t.log(`acknowledged ${s.acked.size}, then:`, JSON.stringify(refused));
+  t.is(refused?.code, 'ERR_DISK_FULL');
+  t.regex(refused !== undefined && 'message' in refused ? refused.message : '', /dispatch is held because a write to consumequeue\/ failed/);
+  t.true(s.acked.size >= 3 && s.acked.size < 10_000);
+  t.like(broker.diskSpace(), { full: true, dispatchHeld: 'consumequeue' });
+  t.true(broker.positions.get(Position.DISPATCHED) < broker.positions.get(Position.WROTE), 'dispatch stopped short of the CommitLog end');
+  for (let i = 0; i < 3; i++) t.is((await s.send(`refused-${i}`, i)).code, 'ERR_DISK_FULL');
+
+  resizeTmpfs(cq.dir, 64);
+  // the dispatcher retries every second
+  await until(() => !broker.diskSpace().full, 10_000, 'the held dispatch resumed');
+  for (let i = 0; i < 16; i++) t.is((await s.send(`after-${i}`, i % queues)).code, 'SEND_OK');
+  await untilQueued(broker, topic, s.acked.size);
+  t.deepEqual(bodiesOf(await pullAll(broker, topic)), [...s.acked].sort(), 'pulled exactly the acknowledged messages');
+  const end = Date.now() + 60_000;
+  for (const name of s.refused) t.deepEqual(await broker.queryMessageByKey(topic, name, 8, 0, end), [], `refused ${name} left nothing`);
 });

@@ -134,3 +134,78 @@ test('admin - consumer progress shows lag per queue, and offset reset moves it',
   t.is(neither.code, 2);
   t.is(lines(neither.stderr).length, 1);
 });
+
+test('admin - offset reset prints old -> new per queue, refuses a group the broker does not know, and --create resets it anyway', async (t) => {
+  const { remoting, api } = await brokerProcess(t);
+  await api.createTopic({ topic: 'ResetCli', readQueueNums: 2, writeQueueNums: 2 });
+  await sendAll(api, 'ResetCli', 6);
+  await untilQueued(api, 'ResetCli', 6);
+  const max = [await api.maxOffset('ResetCli', 0), await api.maxOffset('ResetCli', 1)];
+  await api.commitOffset('cli_reset_group', 'ResetCli', 0, 1);
+  await api.commitOffset('cli_reset_group', 'ResetCli', 1, 1);
+
+  const text = await runCli(['offset', 'reset', '--group', 'cli_reset_group', '--topic', 'ResetCli', '--latest', '--broker', remoting]);
+  t.is(text.code, 0, text.stderr);
+  t.regex(text.stdout, new RegExp(`^reset cli_reset_group on ResetCli to latest \\(reset epoch \\d+\\)\\nbroker\\s+queue\\s+old -> new\\nbroker-a\\s+0\\s+1 -> ${max[0]}\\nbroker-a\\s+1\\s+1 -> ${max[1]}\\n$`));
+  t.deepEqual([await api.queryOffset('cli_reset_group', 'ResetCli', 0), await api.queryOffset('cli_reset_group', 'ResetCli', 1)], max);
+
+  type Reset = { group: string; topic: string; epoch: number; groupCreated: boolean; reset: string; queues: { brokerName: string; queueId: number; oldOffset: number; newOffset: number }[] };
+  const one = json<Reset>(await runCli(['offset', 'reset', '--group', 'cli_reset_group', '--topic', 'ResetCli', '--offset', '0', '--queue', '1', '--broker', remoting, '--json']));
+  t.like(one, { group: 'cli_reset_group', topic: 'ResetCli', groupCreated: false, reset: 'offset 0' });
+  t.deepEqual(one.queues, [{ brokerName: 'broker-a', queueId: 1, oldOffset: max[1], newOffset: 0 }]);
+  t.is(await api.queryOffset('cli_reset_group', 'ResetCli', 0), max[0] ?? -1);
+
+  const unknown = await runCli(['offset', 'reset', '--group', 'cli_nobody', '--topic', 'ResetCli', '--earliest', '--broker', remoting]);
+  t.is(unknown.code, 1);
+  t.regex(unknown.stderr, /^petrelmq: ERR_GROUP_NOT_EXIST: consumer group cli_nobody does not exist on broker broker-a .*\n$/);
+  t.is(await api.queryOffset('cli_nobody', 'ResetCli', 0), -1, 'nothing was reset');
+  t.is(await api.getSubscriptionGroup('cli_nobody'), undefined);
+
+  const created = json<Reset>(await runCli(['offset', 'reset', '--group', 'cli_nobody', '--topic', 'ResetCli', '--earliest', '--create', '--broker', remoting, '--json']));
+  t.true(created.groupCreated);
+  t.deepEqual(created.queues.map((q) => [q.queueId, q.oldOffset, q.newOffset]), [[0, -1, 0], [1, -1, 0]]);
+  t.is((await api.getSubscriptionGroup('cli_nobody'))?.groupName, 'cli_nobody');
+
+  const two = await runCli(['offset', 'reset', '--group', 'cli_reset_group', '--topic', 'ResetCli', '--latest', '--earliest', '--broker', remoting]);
+  t.is(two.code, 2);
+  t.is(lines(two.stderr).length, 1);
+});
+
+test('admin - an offset reset from the command line sticks while the group consumes over the network', async (t) => {
+  const { remoting, api } = await brokerProcess(t);
+  await api.createTopic({ topic: 'ResetLive', readQueueNums: 2, writeQueueNums: 2 });
+  await sendAll(api, 'ResetLive', 200);
+  await untilQueued(api, 'ResetLive', 200);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let firstCall!: () => void;
+  const started = new Promise<void>((resolve) => (firstCall = resolve));
+  let calls = 0;
+  const consumer = new PushConsumer({
+    groupName: 'cli_live_group', broker: api, consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET', pullLongPollMs: 15_000,
+    pullBatchSize: 4, pullThresholdForQueue: 4, consumeThreadMax: 1, consumeMessageBatchMaxSize: 1,
+  });
+  t.teardown(() => consumer.shutdown());
+  consumer.subscribe('ResetLive', '*');
+  consumer.registerMessageListener(async () => {
+    calls += 1;
+    if (calls === 1) {
+      firstCall();
+      await gate;
+    }
+    return 'CONSUME_SUCCESS' as const;
+  });
+  await consumer.start();
+  await started;
+  const max = [await api.maxOffset('ResetLive', 0), await api.maxOffset('ResetLive', 1)];
+  let reset: Finished;
+  try {
+    reset = await runCli(['offset', 'reset', '--group', 'cli_live_group', '--topic', 'ResetLive', '--latest', '--broker', remoting, '--json']);
+  } finally {
+    // the listener goes on whatever happened, so the consumer can stop
+    release();
+  }
+  await consumer.shutdown();
+  t.deepEqual([await api.queryOffset('cli_live_group', 'ResetLive', 0), await api.queryOffset('cli_live_group', 'ResetLive', 1)], max, 'the reset stuck');
+  t.deepEqual(json<{ queues?: { newOffset: number }[] }>(reset).queues?.map((q) => q.newOffset), max);
+});

@@ -4,7 +4,7 @@
  * enough for consumers; `role: 'SLAVE'` refuses sends as a slave does.
  */
 import type {
-  BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, PullRequest, PullResult, SendResult,
+  BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, OffsetResetRequest, OffsetResetResult, OffsetResetState, PullRequest, PullResult, SendResult,
   SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
 } from '../../api/BrokerApi.js';
 import { PetrelError } from '../../common/errors.js';
@@ -176,6 +176,12 @@ export class MemoryBroker implements BrokerApi {
     return { group, queues: [], totalLag: 0 };
   }
 
+  async resetOffset(request: OffsetResetRequest): Promise<OffsetResetResult> {
+    return { group: request.group, topic: request.topic, epoch: 0, groupCreated: false, queues: [] };
+  }
+  async awaitOffsetReset(): Promise<OffsetResetState> {
+    return { epoch: 0, queues: [] };
+  }
   async resetOffsetToLatest(): Promise<void> {}
   async resetOffsetByTime(): Promise<void> {}
 

@@ -71,3 +71,25 @@ export function mountTmpfsAt(t: ExecutionContext, dir: string, mib: number): { d
 export function resizeTmpfs(dir: string, mib: number): void {
   execFileSync('mount', ['-o', `remount,size=${mib}m`, dir], { stdio: 'pipe' });
 }
+
+/**
+ * Writes a filler file in `dir` until the filesystem has no more than `leaveBytes` free for the
+ * broker; returns its path (delete it to free the space). The filesystem then counts as fuller
+ * than a ratio while writes that fit in what is left still succeed.
+ */
+export function fillLeaving(dir: string, leaveBytes: number): string {
+  const file = path.join(dir, 'filler');
+  const fd = fs.openSync(file, 'w');
+  const chunk = Buffer.alloc(1 << 16, 1);
+  try {
+    for (;;) {
+      const st = fs.statfsSync(dir);
+      const over = st.bavail * st.bsize - leaveBytes;
+      if (over <= 0) break;
+      fs.writeSync(fd, chunk, 0, Math.min(chunk.length, over));
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return file;
+}

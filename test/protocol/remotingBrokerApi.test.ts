@@ -6,7 +6,8 @@ import { connectBrokerApi, type RemoteBrokerApi } from '../../protocol/remoting/
 import { RpcClient } from '../../protocol/remoting/RpcClient.js';
 import { body, startBroker, text, untilQueued } from '../helpers/broker.js';
 import type { ExecutionContext } from 'ava';
-import type { Broker } from '../../actors/Broker.js';
+import { Broker } from '../../actors/Broker.js';
+import { tempDir } from '../helpers/tmp.js';
 
 async function served(t: ExecutionContext, config = {}): Promise<{ broker: Broker; remote: RemoteBrokerApi; address: string }> {
   const broker = await startBroker(t, config);
@@ -106,4 +107,73 @@ test('remoting broker api - a pull reply is trimmed to one frame and continues a
   const shared = new Uint8Array(4000);
   const views: PullResult = { ...r, messages: r.messages.map((m, i) => ({ ...m, body: shared.subarray(i * 1000, i * 1000 + 1000) })) };
   for (const m of fitPullResult(views, 1_000_000).messages) t.is(m.body.buffer.byteLength, 1000);
+});
+
+test('remoting broker api - offset resets over the link: old -> new per queue, stale commits refused, stale and held pulls told, resets awaited', async (t) => {
+  const { broker, remote, address } = await served(t);
+  await remote.createTopic({ topic: 'Rst', readQueueNums: 2, writeQueueNums: 2 });
+  await remote.send(Array.from({ length: 6 }, (_, i) => ({ topic: 'Rst', body: body(`m${i}`) })), 0);
+  await untilQueued(remote, 'Rst', 6);
+  const refused = await t.throwsAsync(remote.resetOffset({ group: 'RG', topic: 'Rst', target: { type: 'LATEST' } }));
+  t.true(isPetrelError(refused, 'ERR_GROUP_NOT_EXIST'), String(refused));
+  t.true(isPetrelError(await t.throwsAsync(remote.resetOffset({ group: 'RG', topic: 'NoSuchTopic', target: { type: 'LATEST' }, ifGroupUnknown: 'create' })), 'ERR_TOPIC_NOT_EXIST'));
+  await remote.commitOffset('RG', 'Rst', 0, 1, 0);
+
+  // A pull held at the end of queue 0 is answered when the reset moves that queue.
+  const held = remote.pull({ group: 'RG', topic: 'Rst', queueId: 0, offset: 6, maxMsgNums: 8, longPollMs: 20_000, resetEpoch: 0 });
+  const watched = remote.awaitOffsetReset('RG', 'Rst', 0, 20_000);
+  const r = await remote.resetOffset({ group: 'RG', topic: 'Rst', target: { type: 'OFFSET', offset: 4 } });
+  t.deepEqual(r.queues, [
+    { brokerName: 'broker-a', queueId: 0, oldOffset: 1, newOffset: 4 },
+    { brokerName: 'broker-a', queueId: 1, oldOffset: -1, newOffset: 0 },
+  ]);
+  t.false(r.groupCreated);
+  t.true(r.epoch > 0);
+  const told = await held;
+  t.deepEqual([told.status, told.messages.length, told.offsetReset], ['OFFSET_OVERFLOW_ONE', 0, { epoch: r.epoch, offset: 4 }]);
+  t.deepEqual(await watched, { epoch: r.epoch, queues: [{ queueId: 0, epoch: r.epoch, offset: 4 }, { queueId: 1, epoch: r.epoch, offset: 0 }] });
+
+  // A commit from before the reset is refused; one with the reset's epoch, or without any, is taken.
+  t.true(isPetrelError(await t.throwsAsync(remote.commitOffset('RG', 'Rst', 0, 6, r.epoch - 1)), 'ERR_OFFSET_STALE'));
+  t.is(await remote.queryOffset('RG', 'Rst', 0), 4);
+  await remote.commitOffset('RG', 'Rst', 0, 5, r.epoch);
+  t.is(await remote.queryOffset('RG', 'Rst', 0), 5);
+  // A stale pull is told at once; a current one reads.
+  t.deepEqual((await remote.pull({ group: 'RG', topic: 'Rst', queueId: 0, offset: 1, maxMsgNums: 8, resetEpoch: 0 })).offsetReset, { epoch: r.epoch, offset: 5 });
+  t.is((await remote.pull({ group: 'RG', topic: 'Rst', queueId: 0, offset: 5, maxMsgNums: 8, resetEpoch: r.epoch })).messages.length, 1);
+  await remote.commitOffset('RG', 'Rst', 0, 2);
+  t.is(await broker.queryOffset('RG', 'Rst', 0), 2, 'a commit with no epoch is not checked');
+
+  const created = await remote.resetOffset({ group: 'RG2', topic: 'Rst', target: { type: 'EARLIEST' }, queueId: 1, ifGroupUnknown: 'create' });
+  t.true(created.groupCreated);
+  t.deepEqual(created.queues.map((q) => q.queueId), [1]);
+  t.is((await remote.getSubscriptionGroup('RG2'))?.groupName, 'RG2');
+
+  const raw = new RpcClient(address);
+  t.teardown(() => raw.close());
+  t.true(isPetrelError(await t.throwsAsync(raw.call('resetOffset', [{ group: 'RG', topic: 'Rst', target: { type: 'SOMEWHERE' } }])), 'ERR_INVALID_ARGUMENT'));
+  t.true(isPetrelError(await t.throwsAsync(raw.call('commitOffset', ['RG', 'Rst', 0, 1, 'old'])), 'ERR_INVALID_ARGUMENT'));
+  t.true(isPetrelError(await t.throwsAsync(remote.resetOffset({ group: 'RG', topic: 'Rst', target: { type: 'LATEST' }, queueId: 7 })), 'ERR_QUEUE_ID_INVALID'));
+});
+
+test('remoting broker api - reset epochs survive a restart, and a slave refuses resets', async (t) => {
+  const dir = tempDir(t);
+  const first = await Broker.start({ storePathRootDir: dir, mappedFileSizeCommitLog: 1 << 20, mappedFileSizeConsumeQueue: 20 * 1000 });
+  let epoch = 0;
+  try {
+    await first.createTopic({ topic: 'Kept', readQueueNums: 1, writeQueueNums: 1 });
+    await first.send([{ topic: 'Kept', body: body('x') }], 0);
+    await untilQueued(first, 'Kept', 1);
+    epoch = (await first.resetOffset({ group: 'KG', topic: 'Kept', target: { type: 'LATEST' }, ifGroupUnknown: 'reset' })).epoch;
+  } finally {
+    await first.shutdown();
+  }
+  const again = await startBroker(t, { storePathRootDir: dir });
+  t.true(isPetrelError(await t.throwsAsync(again.commitOffset('KG', 'Kept', 0, 0, epoch - 1)), 'ERR_OFFSET_STALE'));
+  t.is((await again.awaitOffsetReset('KG', 'Kept', 0, 0)).epoch, epoch);
+  const next = await again.resetOffset({ group: 'KG', topic: 'Kept', target: { type: 'EARLIEST' } });
+  t.true(next.epoch > epoch, 'epochs only grow across restarts');
+
+  const { remote } = await served(t, { brokerRole: 'SLAVE', brokerId: 1 });
+  t.true(isPetrelError(await t.throwsAsync(remote.resetOffset({ group: 'KG', topic: 'Kept', target: { type: 'LATEST' } })), 'ERR_SERVICE_NOT_AVAILABLE'));
 });
