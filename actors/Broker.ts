@@ -504,7 +504,8 @@ export class Broker implements BrokerApi {
 
   async sendBack(group: string, message: MessageExt, delayLevel: number, maxReconsumeTimes: number): Promise<void> {
     this.#checkRunning();
-    await this.#intake.sendBack(group, message, delayLevel, maxReconsumeTimes);
+    const max = maxReconsumeTimes >= 0 ? maxReconsumeTimes : (this.#subscriptionGroups.get(group)?.retryMaxTimes ?? 16);
+    await this.#intake.sendBack(group, message, delayLevel, max);
   }
 
   consumerProgress(group: string): Promise<ConsumerProgress> {

@@ -338,6 +338,10 @@ export interface BrokerApi {
   maxOffset(topic: string, queueId: number): Promise<number>;
   searchOffsetByTime(topic: string, queueId: number, timestampMs: number): Promise<number>;
   /** Send a consumed message back for a later retry, or to the DLQ past maxReconsumeTimes. */
+  /**
+   * A negative maxReconsumeTimes means the group's own: its subscription group's retryMaxTimes
+   * (16 when it has no entry), as RocketMQ's broker uses when the client names none.
+   */
   sendBack(group: string, message: MessageExt, delayLevel: number, maxReconsumeTimes: number): Promise<void>;
   consumerProgress(group: string): Promise<ConsumerProgress>;
   /**

@@ -151,7 +151,8 @@ export class ConsumeService {
 
   async #finish(job: Job, status: ConsumeStatus): Promise<void> {
     if (status !== 'CONSUME_SUCCESS' && this.#o.messageModel === 'CLUSTERING') {
-      const maxRe = this.#o.maxReconsumeTimes < 0 ? 16 : this.#o.maxReconsumeTimes;
+      // -1 (not set): the broker applies the group's retryMaxTimes
+      const maxRe = this.#o.maxReconsumeTimes < 0 ? -1 : this.#o.maxReconsumeTimes;
       const failed: MessageExt[] = [];
       for (const m of job.batch) {
         try {

@@ -51,7 +51,7 @@ export interface PushConsumerOptions {
   readonly consumeFromWhere?: ConsumeFromWhere;
   /** For CONSUME_FROM_TIMESTAMP, ms since the epoch. Default now - 30 min. */
   readonly consumeTimestamp?: number;
-  /** Retries before the DLQ. -1 means 16 (concurrent) / unlimited (orderly). */
+  /** Retries before the DLQ. -1: the group's retryMaxTimes on the broker (16 by default) when concurrent, unlimited when orderly. */
   readonly maxReconsumeTimes?: number;
   /** Messages cached per queue before pulls pause. Default 1000. */
   readonly pullThresholdForQueue?: number;

@@ -164,6 +164,25 @@ test('pushConsumer - RECONSUME_LATER retries through %RETRY% with delay levels, 
   t.is(text(dlq.messages[0]?.body ?? new Uint8Array()), 'poison');
 });
 
+test('pushConsumer - without maxReconsumeTimes the group\'s retryMaxTimes on the broker decides when a message goes to %DLQ%', async (t) => {
+  const broker = await startBroker(t, { messageDelayLevel: '50ms 50ms 50ms 50ms 50ms 50ms' });
+  await broker.createTopic({ topic: 'FailGroup', readQueueNums: 1, writeQueueNums: 1 });
+  await broker.updateSubscriptionGroup({ groupName: 'retry-once', retryMaxTimes: 1 });
+  const p = await producer(t, broker);
+  const deliveries: number[] = [];
+  const c = consumer(t, { groupName: 'retry-once', broker });
+  c.subscribe('FailGroup', '*');
+  c.registerMessageListener((msgs) => {
+    for (const m of msgs) deliveries.push(m.reconsumeTimes);
+    return 'RECONSUME_LATER';
+  });
+  await c.start();
+  await p.send({ topic: 'FailGroup', body: body('poison') });
+  await until(async () => (await broker.maxOffset('%DLQ%retry-once', 0)) === 1, 15_000, 'DLQ holds the message');
+  // retryMaxTimes 1: the first delivery and one retry, where the client default would have made 17
+  t.deepEqual(deliveries, [0, 1]);
+});
+
 test('pushConsumer - tags: the broker matches hash codes, the consumer drops the colliding tag ("Aa" vs "BB")', async (t) => {
   const broker = await startBroker(t);
   await broker.createTopic({ topic: 'Tags', readQueueNums: 1, writeQueueNums: 1 });
