@@ -33,9 +33,9 @@ import { BloomFilter } from '../filter/bloom/BloomFilter.js';
 import { parseDelayLevels } from '../storage/DelayLevels.js';
 import { BrokerPositions, DISPATCH_HELD_BY, Position, type DispatchHeldBy, type PositionSlot } from './BrokerPositions.js';
 import { isPetrelError } from '../common/errors.js';
-import type { FilterSpec, GetMessageStatus } from '../api/BrokerApi.js';
+import type { GetMessageStatus } from '../api/BrokerApi.js';
 import { ConsumerFilters, newestDispatchedStoreTimestamp, type FilterRegistration, type SqlSubscription } from './ConsumerFilters.js';
-import { filteredPull, type PullStats } from './FilteredPull.js';
+import { filteredPull, type FilteredPullRequest, type PullStats } from './FilteredPull.js';
 
 export interface DispatcherArgs {
   readonly store: MessageStoreConfig;
@@ -52,14 +52,8 @@ export interface DispatcherArgs {
   readonly damaged?: readonly { readonly from: number; readonly to: number }[];
 }
 
-export interface PullQuery {
+export interface PullQuery extends FilteredPullRequest {
   readonly type: 'pull';
-  readonly group: string;
-  readonly topic: string;
-  readonly queueId: number;
-  readonly offset: number;
-  readonly maxMsgNums: number;
-  readonly filter?: FilterSpec;
   /**
    * Long polling: when the pull finds nothing (pullFoundNothing), hold it up to this many ms and
    * answer as soon as dispatch adds units to its queue. Default 0: answer at once.

@@ -13,7 +13,7 @@ import { getMessage, type GetMessageContext } from '../storage/GetMessage.js';
 import type { MessageFilter as StoreFilter } from '../storage/MessageFilter.js';
 import { log } from '../common/diagnostics.js';
 import { GetMessageStatus, type GetMessageResult, type GetMessageStatus as StoreGetMessageStatus } from '../storage/StoreResults.js';
-import type { FilterSpec, GetMessageStatus as ApiGetMessageStatus } from '../api/BrokerApi.js';
+import type { GetMessageStatus as ApiGetMessageStatus, PullRequest } from '../api/BrokerApi.js';
 import type { ConsumerFilters } from './ConsumerFilters.js';
 
 /** What one pull did. */
@@ -30,14 +30,8 @@ export interface PullStats {
   readonly corruptSkipped: number;
 }
 
-export interface FilteredPullRequest {
-  readonly group: string;
-  readonly topic: string;
-  readonly queueId: number;
-  readonly offset: number;
-  readonly maxMsgNums: number;
-  readonly filter?: FilterSpec;
-}
+/** What a store pull needs of a PullRequest. */
+export type FilteredPullRequest = Pick<PullRequest, 'group' | 'topic' | 'queueId' | 'offset' | 'maxMsgNums' | 'filter'>;
 
 export interface FilteredPullOptions {
   /** The broker's enablePropertyFilter: SQL92 is refused (ERR_FILTER_NOT_SUPPORTED) without it. */
