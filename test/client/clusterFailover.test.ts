@@ -176,8 +176,15 @@ test('cluster failover - a master SIGKILLed mid-run: sends go on to the other gr
   const duplicates = [...consumed.values()].filter((v) => v.length > 1).length;
   const masterLink = await connectBrokerApi(String(a.master.child.ready['address']));
   t.teardown(() => masterLink.close());
-  const offsetsOnMaster = await Promise.all([0, 1, 2, 3].map((q) => masterLink.queryOffset('FailoverConsumers', TOPIC, q)));
-  t.true(offsetsOnMaster.every((o, q) => o >= (offsetsOnSlave[q] ?? 0)), `the master took back the progress made on the slave: ${offsetsOnMaster.join(', ')} vs ${offsetsOnSlave.join(', ')}`);
+  // The consumer hands the offsets it committed to the slave back to the master on its first read
+  // there, once masterProbeIntervalMs has passed since the master failed it: wait for that.
+  let offsetsOnMaster: number[] = [];
+  const masterHasThem = async (): Promise<boolean> => {
+    offsetsOnMaster = await Promise.all([0, 1, 2, 3].map((q) => masterLink.queryOffset('FailoverConsumers', TOPIC, q)));
+    return offsetsOnMaster.every((o, q) => o >= (offsetsOnSlave[q] ?? 0));
+  };
+  await until(masterHasThem, 20_000, 'the master has the offsets committed to the slave').catch(() => undefined);
+  t.true(await masterHasThem(), `the master took back the progress made on the slave: ${offsetsOnMaster.join(', ')} vs ${offsetsOnSlave.join(', ')}`);
   t.log(`${consumed.size} distinct messages consumed, ${duplicates} more than once`);
 });
 
