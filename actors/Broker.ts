@@ -67,7 +67,11 @@ import type { BrokerNetwork } from '../api/network.js';
 export interface BrokerStartOptions {
   /** Fault injection for tests: FlushActor sleeps this long before each flush. */
   readonly flushDelayMs?: number;
-  /** The clock the disk-full check's period (cleanResourceInterval) runs on; tests pass a ManualClock. */
+  /**
+   * The main thread's clock: the disk-full check's period (cleanResourceInterval), consumer expiry,
+   * reset epochs, born times of re-put messages, slave sync; tests pass a ManualClock. The actors on
+   * worker threads (writer, flush, dispatcher, replication) keep the system clock.
+   */
   readonly clock?: Clock;
   /**
    * The transport to name servers and to a slave's master (protocol/remoting/brokerNetwork.ts;
@@ -115,6 +119,8 @@ export class Broker implements BrokerApi {
   readonly #delayState: JsonState;
   /** A slave's copy of its master's tables. */
   readonly #slaveSync: SlaveSync | undefined;
+  /** The broker's clock: member expiry, reset epochs, the disk check's period, slave sync (tests pass a ManualClock). */
+  readonly #clock: Clock;
   /** What recovery found at this start. */
   readonly #recovery: RecoveryResult;
   #state: 'running' | 'stopping' | 'stopped' = 'running';
@@ -125,6 +131,7 @@ export class Broker implements BrokerApi {
     replication: Replication | undefined; haAddress: string | undefined; clock: Clock; recovery: RecoveryResult; network: BrokerNetwork | undefined;
   }) {
     this.#recovery = parts.recovery;
+    this.#clock = parts.clock;
     this.config = parts.config;
     this.brokerName = parts.config.brokerName;
     this.#store = parts.store;
@@ -148,6 +155,7 @@ export class Broker implements BrokerApi {
     this.#delayState = json('delayOffset.json');
     this.#resets = new OffsetResets(this.#offsets);
     this.#queries = new BrokerQueries({
+      clock: parts.clock,
       brokerName: this.brokerName,
       dispatcher: parts.dispatcher,
       offsets: this.#offsets,
@@ -161,7 +169,7 @@ export class Broker implements BrokerApi {
     });
     const c = parts.config;
     this.#filters = c.enablePropertyFilter && c.enableCalcFilterBitMap && c.enableConsumeQueueExt
-      ? new FilterRegistrar(this.#groups, (group, subscriptions, now) => this.#dispatcher.ask({ type: 'filters', group, subscriptions, now }))
+      ? new FilterRegistrar(this.#groups, parts.clock, (group, subscriptions, now) => this.#dispatcher.ask({ type: 'filters', group, subscriptions, now }))
       : undefined;
     const root = parts.store.storePathRootDir;
     this.#disk = new DiskSpaceGuard({
@@ -177,6 +185,7 @@ export class Broker implements BrokerApi {
       clock: parts.clock,
     });
     this.#intake = new MessageIntake({
+      clock: parts.clock,
       disk: this.#disk,
       config: parts.config,
       storeHost: parseSocketAddress(parts.store.storeHost),
@@ -196,7 +205,7 @@ export class Broker implements BrokerApi {
     this.#slaveSync = parts.config.brokerRole !== 'SLAVE' || network === undefined ? undefined : new SlaveSync({
       brokerName: this.brokerName,
       periodMs: parts.config.slaveSynchronizeInterval,
-      clock: systemClock,
+      clock: parts.clock,
       connect: (address) => network.broker(address, this.brokerName),
       topics: this.#topics,
       offsets: this.#offsets,
@@ -218,7 +227,7 @@ export class Broker implements BrokerApi {
       this.#disk.poll();
       this.#persistOffsets(false);
       // a failed sync (the dispatcher restarting) is repeated by the next membership change
-      if (this.#groups.expire(Date.now()) > 0) this.#filters?.syncAll().catch(() => undefined);
+      if (this.#groups.expire(this.#clock.now()) > 0) this.#filters?.syncAll().catch(() => undefined);
     }, parts.config.flushConsumerOffsetInterval);
     this.#timer.unref();
   }
@@ -460,7 +469,7 @@ export class Broker implements BrokerApi {
       // a bad expression is refused here (ERR_FILTER_SYNTAX), not at every pull
       if (s.filter.type === 'SQL92') compileSqlFilter(s.filter.expression);
     }
-    const ids = this.#groups.register(registration, Date.now());
+    const ids = this.#groups.register(registration, this.#clock.now());
     await this.#filters?.sync(registration.group, registration);
     return ids;
   }

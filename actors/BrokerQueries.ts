@@ -4,6 +4,7 @@
  * progress and offset resets over the committed offsets (OffsetResets stamps and announces them).
  * Main thread; holds no state of its own.
  */
+import type { Clock } from '../common/clock.js';
 import type { ActorRef } from '../runtime/ActorRef.js';
 import { PetrelError } from '../common/errors.js';
 import { decodeOffsetMessageId } from '../storage/MessageId.js';
@@ -16,6 +17,8 @@ import { toPublic } from './messageConvert.js';
 import type { TopicConfigs } from './TopicConfigs.js';
 
 export interface BrokerQueriesDeps {
+  /** Reset epochs; times compared with store timestamps (stamped by the writer's thread) stay on the system clock. */
+  readonly clock: Clock;
   readonly brokerName: string;
   readonly dispatcher: ActorRef<DispatcherMsg, DispatcherReplies>;
   readonly offsets: ConsumerOffsets;
@@ -38,8 +41,10 @@ export class BrokerQueries {
   readonly #resets: OffsetResets;
   readonly #groupKnown: (group: string) => boolean;
   readonly #createGroup: (group: string) => void;
+  readonly #clock: Clock;
 
   constructor(deps: BrokerQueriesDeps) {
+    this.#clock = deps.clock;
     this.#brokerName = deps.brokerName;
     this.#dispatcher = deps.dispatcher;
     this.#offsets = deps.offsets;
@@ -132,7 +137,7 @@ export class BrokerQueries {
     for (const queueId of queueIds) moves.push({ queueId, offset: await this.#targetOffset(topic, queueId, target) });
     // Old offsets are read where the new ones are written: nothing runs in between.
     const old = moves.map((m) => this.#offsets.query(group, topic, m.queueId));
-    const epoch = this.#resets.apply(group, topic, moves, Date.now());
+    const epoch = this.#resets.apply(group, topic, moves, this.#clock.now());
     return {
       group,
       topic,

@@ -6,6 +6,7 @@
  * dropped ones departed. Sent in the order the changes happen, so the dispatcher sees them in
  * that order. In memory only: the dispatcher persists what it needs.
  */
+import type { Clock } from '../common/clock.js';
 import type { ConsumerRegistration } from '../api/BrokerApi.js';
 import type { ConsumerGroups } from './ConsumerGroups.js';
 import type { FilterRegistration, SqlSubscription } from './ConsumerFilters.js';
@@ -15,11 +16,13 @@ export type SendGroupFilters = (group: string, subscriptions: readonly SqlSubscr
 export class FilterRegistrar {
   readonly #groups: ConsumerGroups;
   readonly #send: SendGroupFilters;
+  readonly #clock: Clock;
   /** group -> topics it held SQL92 subscriptions to when last told */
   readonly #told = new Map<string, Set<string>>();
 
-  constructor(groups: ConsumerGroups, send: SendGroupFilters) {
+  constructor(groups: ConsumerGroups, clock: Clock, send: SendGroupFilters) {
     this.#groups = groups;
+    this.#clock = clock;
     this.#send = send;
   }
 
@@ -36,7 +39,7 @@ export class FilterRegistrar {
     }
     if (subscriptions.length === 0) this.#told.delete(group);
     else this.#told.set(group, new Set(subscriptions.map((s) => s.topic)));
-    return this.#send(group, subscriptions, Date.now());
+    return this.#send(group, subscriptions, this.#clock.now());
   }
 
   /** Syncs every group that holds or held SQL92 subscriptions (after members expired). */

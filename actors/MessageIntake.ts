@@ -7,7 +7,7 @@
  * store's disk is marked full (DiskSpaceGuard) every message is refused with ERR_DISK_FULL.
  */
 import { PetrelError } from '../common/errors.js';
-import { systemClock } from '../common/clock.js';
+import { systemClock, type Clock } from '../common/clock.js';
 import type { ActorRef } from '../runtime/ActorRef.js';
 import type { DiskSpaceGuard } from '../storage/DiskSpaceGuard.js';
 import { MessageEncoder, type MessageToStore } from '../storage/MessageCodec.js';
@@ -23,6 +23,7 @@ import { SendPath } from './SendPath.js';
 import type { WriterMsg, WriterReplies } from './WriterActor.js';
 
 export interface MessageIntakeOptions {
+  readonly clock: Clock;
   readonly config: BrokerConfig;
   readonly storeHost: SocketAddress;
   readonly writer: ActorRef<WriterMsg, WriterReplies>;
@@ -63,7 +64,7 @@ export class MessageIntake {
     // once per call, so that the messages of one call are all refused or all taken
     this.#o.disk?.assertWritable();
     const pending: Promise<SendResult>[] = [];
-    const now = Date.now();
+    const now = this.#o.clock.now();
     for (const m of messages) {
       refuseBrokerOnlyTopic(m.topic);
       const cfg = this.#o.topicFor(m.topic, true);

@@ -7,6 +7,7 @@ import { isPetrelError } from '../../common/errors.js';
 import { body, startBroker, text, until } from '../helpers/broker.js';
 import { Position } from '../../actors/BrokerPositions.js';
 import { tempDir } from '../helpers/tmp.js';
+import { ManualClock } from '../../common/clock.js';
 
 test('broker - writer, flush and dispatcher run on three worker threads of their own', async (t) => {
   const broker = await startBroker(t);
@@ -183,3 +184,17 @@ for (const commitLogWriteMode of ['write', 'mmap'] as const) {
     t.deepEqual(got, expected);
   });
 }
+
+test('broker - a consumer silent past the 120 s expiry on the broker\'s clock is dropped from its group, one heard from stays', async (t) => {
+  const clock = new ManualClock();
+  // the expiry is checked every flushConsumerOffsetInterval of real time, against the injected clock
+  const broker = await startBroker(t, { flushConsumerOffsetInterval: 20 }, { clock });
+  const reg = (clientId: string) => ({ group: 'expiring', clientId, messageModel: 'CLUSTERING' as const, subscriptions: [{ topic: 'Expiry', filter: { type: 'TAG' as const, expression: '*' } }] });
+  t.deepEqual(await broker.registerConsumer(reg('c-1')), ['c-1']);
+  t.deepEqual(await broker.registerConsumer(reg('c-2')), ['c-1', 'c-2']);
+  clock.advance(100_000);
+  await broker.registerConsumer(reg('c-2')); // c-2 heartbeats; c-1 stays silent
+  clock.advance(30_000);
+  // c-1 was last heard 130 s ago on the broker's clock, c-2 30 s ago: the next check drops c-1 only
+  t.deepEqual(await broker.awaitConsumerIdsChange('expiring', ['c-1', 'c-2'], 10_000), ['c-2']);
+});
