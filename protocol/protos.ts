@@ -1,7 +1,7 @@
 /**
- * The RocketMQ v2 protos, loaded once from the rocketmq-client-nodejs package by
- * @grpc/proto-loader so that server and client speak exactly the definitions the official client
- * was built from.
+ * The RocketMQ v2 protos, loaded once by @grpc/proto-loader from the package's proto/ folder:
+ * apache/rocketmq-apis' definitions as the official client (rocketmq-client-nodejs 1.0.8) ships
+ * them, vendored with their license and notice, so that the broker needs no client at run time.
  *
  * Loader choices (every object crossing the wire in protocol/ follows them):
  * - keepCase: field names stay snake_case as in the .proto files (`message_id`, not `messageId`).
@@ -12,8 +12,7 @@
  * - oneofs: true. A decoded oneof also names its present case (`content: 'message'`).
  * - bytes: Buffer (the loader's default).
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadSync, type PackageDefinition, type ServiceDefinition, type Options } from '@grpc/proto-loader';
 
 export const SERVICE_NAME = 'apache.rocketmq.v2.MessagingService';
@@ -28,10 +27,9 @@ export const LOADER_OPTIONS: Options = {
 
 let cached: PackageDefinition | undefined;
 
-/** The folder holding apache/rocketmq/v2/*.proto inside the installed client package. */
+/** The folder holding apache/rocketmq/v2/*.proto: proto/ at the package root (this file runs from dist/protocol/). */
 export function protoRoot(): string {
-  const require = createRequire(import.meta.url);
-  return path.join(path.dirname(require.resolve('rocketmq-client-nodejs/package.json')), 'proto');
+  return fileURLToPath(new URL('../../proto/', import.meta.url));
 }
 
 export function packageDefinition(): PackageDefinition {

@@ -22,11 +22,35 @@ const sent = await new Promise((resolve, reject) => { worker.once('message', res
 const endpoint = await startGrpcEndpointActor(broker, { host: '127.0.0.1', port: 0 });
 const grpc = endpoint.address;
 await endpoint.stop();
+let client = 'imported';
+try { await import('rocketmq-client-nodejs'); } catch (err) { client = err.code; }
 let deep = 'imported';
 try { await import('petrelmq/dist/protocol/BrokerLink.js'); } catch (err) { deep = err.code; }
 await broker.shutdown();
-console.log(JSON.stringify({ names: Object.keys(petrelmq), sent, grpc, deep }));
+console.log(JSON.stringify({ names: Object.keys(petrelmq), sent, grpc, deep, client }));
 process.exit(0);
+`;
+
+/**
+ * Makes rocketmq-client-nodejs (a devDependency: the tests' official client) unresolvable, by
+ * import and by require, on every thread of the process (workers inherit --import): the broker and
+ * its gRPC endpoint must run without it.
+ */
+const NO_OFFICIAL_CLIENT = `
+import Module, { register } from 'node:module';
+const blocked = (s) => s === 'rocketmq-client-nodejs' || s.startsWith('rocketmq-client-nodejs/');
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  if (blocked(request)) throw Object.assign(new Error('rocketmq-client-nodejs is not installed'), { code: 'MODULE_NOT_FOUND' });
+  return resolveFilename.call(this, request, ...rest);
+};
+register('data:text/javascript,' + encodeURIComponent(\`
+export async function resolve(specifier, context, next) {
+  if (specifier === 'rocketmq-client-nodejs' || specifier.startsWith('rocketmq-client-nodejs/')) {
+    throw Object.assign(new Error('rocketmq-client-nodejs is not installed'), { code: 'ERR_MODULE_NOT_FOUND' });
+  }
+  return next(specifier, context);
+}\`));
 `;
 
 const WORKER = `
@@ -41,15 +65,17 @@ api.close();
 parentPort.postMessage({ sendStatus: r.sendStatus, topic: r.messageQueue.topic });
 `;
 
-test('index - an application importing petrelmq by name gets brokerHandle, connectBroker and the gRPC endpoint, and a worker thread sends through them', async (t) => {
+test('index - an application importing petrelmq by name gets brokerHandle, connectBroker and the gRPC endpoint, and a worker thread sends through them, without the official client installed', async (t) => {
   const app = tempDir(t);
   mkdirSync(path.join(app, 'node_modules'));
   symlinkSync(ROOT, path.join(app, 'node_modules', 'petrelmq'), 'dir');
   writeFileSync(path.join(app, 'app.mjs'), APP);
   writeFileSync(path.join(app, 'worker.mjs'), WORKER);
-  const run = await runToEnd(process.execPath, [path.join(app, 'app.mjs'), path.join(app, 'store')], { cwd: app, env: process.env, timeoutMs: 60_000 });
+  writeFileSync(path.join(app, 'no-official-client.mjs'), NO_OFFICIAL_CLIENT);
+  const run = await runToEnd(process.execPath, ['--import', path.join(app, 'no-official-client.mjs'), path.join(app, 'app.mjs'), path.join(app, 'store')], { cwd: app, env: process.env, timeoutMs: 60_000 });
   t.is(run.code, 0, run.stderr);
-  const seen = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as { names: string[]; sent: { sendStatus: string; topic: string }; grpc: string; deep: string };
+  const seen = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as { names: string[]; sent: { sendStatus: string; topic: string }; grpc: string; deep: string; client: string };
+  t.is(seen.client, 'ERR_MODULE_NOT_FOUND', 'the official client cannot be loaded in this process');
   for (const name of ['Broker', 'brokerHandle', 'connectBroker', 'GrpcEndpoint', 'startGrpcEndpointActor', 'GrpcBrokerClient', 'Producer', 'PushConsumer']) {
     t.true(seen.names.includes(name), `petrelmq exports ${name}`);
   }
