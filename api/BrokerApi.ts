@@ -93,6 +93,21 @@ export function isWriteable(perm: number): boolean {
   return (perm & Perm.WRITE) === Perm.WRITE;
 }
 
+/**
+ * A route's queues, broker group by broker group in route order: the read queues of every readable
+ * group, or the write queues of every writable one (`accept` may leave out more, e.g. a group
+ * without a master).
+ */
+export function queuesOf(route: TopicRoute, use: 'read' | 'write', accept: (broker: TopicRoute['brokers'][number]) => boolean = () => true): MessageQueue[] {
+  const queues: MessageQueue[] = [];
+  for (const b of route.brokers) {
+    if (!(use === 'read' ? isReadable(b.perm) : isWriteable(b.perm)) || !accept(b)) continue;
+    const n = use === 'read' ? b.readQueueNums : b.writeQueueNums;
+    for (let q = 0; q < n; q++) queues.push({ topic: route.topic, brokerName: b.brokerName, queueId: q });
+  }
+  return queues;
+}
+
 export interface TopicConfig {
   readonly topic: string;
   readonly readQueueNums: number;

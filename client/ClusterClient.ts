@@ -19,7 +19,7 @@ import type {
   BrokerApi, CommittedOffset, ConsumerProgress, ConsumerRegistration, DelayOffset, Message, MessageExt, MessageQueue, OffsetResetRequest,
   OffsetResetResult, OffsetResetState, PullRequest, PullResult, SendResult, SubscriptionGroupConfig, SubscriptionGroupInput, SubscriptionGroupTable, TopicConfig, TopicRoute,
 } from '../api/BrokerApi.js';
-import { isReadable, isWriteable } from '../api/BrokerApi.js';
+import { queuesOf } from '../api/BrokerApi.js';
 import { PetrelError, isPetrelError } from '../common/errors.js';
 import { log } from '../common/diagnostics.js';
 import { systemClock, type Clock } from '../common/clock.js';
@@ -105,10 +105,7 @@ export class ClusterClient implements BrokerApi {
         for (let q = 0; q < this.#defaultQueues; q++) queues.push({ topic, brokerName, queueId: q });
       }
     } else {
-      for (const b of route.brokers) {
-        if (!isWriteable(b.perm) || b.addrs[0] === undefined) continue;
-        for (let q = 0; q < b.writeQueueNums; q++) queues.push({ topic, brokerName: b.brokerName, queueId: q });
-      }
+      queues.push(...queuesOf(route, 'write', (b) => b.addrs[0] !== undefined));
     }
     if (queues.length === 0) throw new PetrelError('ERR_TOPIC_NOT_EXIST', `no broker group with a master serves topic ${topic}`);
     return queues;
@@ -118,12 +115,7 @@ export class ClusterClient implements BrokerApi {
   async readQueues(topic: string): Promise<MessageQueue[]> {
     const route = await this.#cache.route(topic);
     if (route === undefined) throw new PetrelError('ERR_TOPIC_NOT_EXIST', `no broker group serves topic ${topic}`);
-    const queues: MessageQueue[] = [];
-    for (const b of route.brokers) {
-      if (!isReadable(b.perm)) continue;
-      for (let q = 0; q < b.readQueueNums; q++) queues.push({ topic, brokerName: b.brokerName, queueId: q });
-    }
-    return queues;
+    return queuesOf(route, 'read');
   }
 
   /** Picks a write queue, avoiding the group of the previous attempt and groups that failed lately. */

@@ -9,7 +9,7 @@
  */
 import { PetrelError, isPetrelError } from '../common/errors.js';
 import type { BrokerApi, Message, MessageQueue, SendResult } from '../api/BrokerApi.js';
-import { isWriteable } from '../api/BrokerApi.js';
+import { queuesOf } from '../api/BrokerApi.js';
 import { clientId as makeClientId, validateGroupName } from './clientIds.js';
 import { openBrokerSource, type NameServerOption } from './BrokerSource.js';
 import type { ClusterClient } from './ClusterClient.js';
@@ -177,11 +177,7 @@ export class Producer {
     const cached = this.#cachedQueues(topic);
     if (cached !== undefined) return cached;
     const route = await this.#broker.queryRoute(topic);
-    const queues: MessageQueue[] = [];
-    for (const b of route.brokers) {
-      if (!isWriteable(b.perm)) continue;
-      for (let q = 0; q < b.writeQueueNums; q++) queues.push({ topic, brokerName: b.brokerName, queueId: q });
-    }
+    const queues = queuesOf(route, 'write');
     if (queues.length === 0) throw new PetrelError('ERR_TOPIC_NOT_EXIST', `topic ${topic} has no writable queue`);
     this.#routes.set(topic, { queues, fetchedAt: performance.now() });
     return queues;

@@ -12,7 +12,7 @@
  */
 import { PetrelError, isPetrelError } from '../common/errors.js';
 import type { BrokerApi, FilterSpec, MessageExt, MessageQueue, PullResult } from '../api/BrokerApi.js';
-import { isReadable } from '../api/BrokerApi.js';
+import { queuesOf } from '../api/BrokerApi.js';
 import { clientId as makeClientId, validateGroupName } from './clientIds.js';
 import { SubscriptionFilter } from './SubscriptionFilter.js';
 
@@ -67,12 +67,7 @@ export class PullConsumer {
   async fetchMessageQueues(topic: string): Promise<MessageQueue[]> {
     this.#checkRunning();
     const route = await this.#broker.queryRoute(topic);
-    const out: MessageQueue[] = [];
-    for (const b of route.brokers) {
-      if (!isReadable(b.perm)) continue;
-      for (let q = 0; q < b.readQueueNums; q++) out.push({ topic, brokerName: b.brokerName, queueId: q });
-    }
-    return out;
+    return queuesOf(route, 'read');
   }
 
   /**

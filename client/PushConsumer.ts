@@ -15,7 +15,7 @@
  */
 import { PetrelError } from '../common/errors.js';
 import type { BrokerApi, FilterSpec, MessageExt, MessageModel, MessageQueue, OffsetResetNotice, QueueLag } from '../api/BrokerApi.js';
-import { isReadable } from '../api/BrokerApi.js';
+import { queuesOf } from '../api/BrokerApi.js';
 import { allocateAveragely } from './allocateAveragely.js';
 import { clientId as makeClientId, validateGroupName } from './clientIds.js';
 import { ProcessQueue } from './ProcessQueue.js';
@@ -203,11 +203,7 @@ export class PushConsumer {
       } catch {
         continue; // the retry topic does not exist until a first message fails
       }
-      const all: MessageQueue[] = [];
-      for (const b of route.brokers) {
-        if (!isReadable(b.perm)) continue;
-        for (let q = 0; q < b.readQueueNums; q++) all.push({ topic, brokerName: b.brokerName, queueId: q });
-      }
+      const all = queuesOf(route, 'read');
       const mine = this.messageModel === 'BROADCASTING' ? all : allocateAveragely(all, this.#members, this.clientId);
       for (const mq of mine) wanted.set(key(mq), mq);
     }
