@@ -253,12 +253,12 @@ export class IndexService implements CommitLogDispatcher {
     // dispatch tries the record again, here or after a restart. Where writes cannot be reserved
     // ahead (the fs backend), the entries already put are remembered and not put again.
     const done = !again && this.#partial?.phy === phy ? this.#partial.done : 0;
-    const todo = again ? hashes.filter((h) => !this.#hasEntry(h, phy)) : hashes.slice(done);
-    this.#prepare(todo.length);
+    const toPut = again ? hashes.filter((h) => !this.#hasEntry(h, phy)) : hashes.slice(done);
+    this.#prepare(toPut.length);
     const ts = request.storeTimestamp;
-    for (let i = 0; i < todo.length; i++) {
+    for (let i = 0; i < toPut.length; i++) {
       try {
-        this.#put(todo[i] ?? 0, phy, ts);
+        this.#put(toPut[i] ?? 0, phy, ts);
       } catch (err) {
         if (!again) this.#partial = { phy, done: done + i };
         throw err;

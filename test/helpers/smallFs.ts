@@ -5,19 +5,9 @@ import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { tempDir } from './tmp.js';
 
-/** Mounts a tmpfs of `mib` MiB on a temp folder, unmounted at teardown; undefined (with the reason) when this process cannot mount. */
+/** Mounts a tmpfs of `mib` MiB on a temp folder, unmounted at teardown; a skip reason when this process cannot mount. */
 export function mountTmpfs(t: ExecutionContext, mib: number): { dir: string } | { skip: string } {
-  if (process.getuid?.() !== 0) return { skip: 'not root: cannot mount a tmpfs to fill' };
-  const dir = tempDir(t, 'petrelmq-tmpfs-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m`, 'tmpfs', dir], { stdio: 'pipe' });
-  } catch (err) {
-    return { skip: `mount -t tmpfs failed: ${err instanceof Error ? err.message : String(err)}` };
-  }
-  t.teardown(() => {
-    execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
-  });
-  return { dir };
+  return mountTmpfsAt(t, tempDir(t, 'petrelmq-tmpfs-'), mib);
 }
 
 /** Writes a filler file in `dir` until the filesystem answers ENOSPC; returns its path (delete it to free the space). */
@@ -50,16 +40,22 @@ export function fillUp(dir: string): string {
 }
 
 /**
- * Mounts a tmpfs of `mib` MiB on `dir` (made if missing), unmounted at teardown; a skip reason
- * when this process cannot mount. For a store folder on a filesystem of its own.
+ * Mounts a tmpfs of `mib` MiB on `dir` (made if missing), unmounted at teardown; for a store folder
+ * on a filesystem of its own. Where this process cannot mount (not root) the test is told why and
+ * skips, except under CI (CI=true, where .ci/run runs as root): there a failed mount fails the test,
+ * so that a disk-full test never passes without filling a disk.
  */
 export function mountTmpfsAt(t: ExecutionContext, dir: string, mib: number): { dir: string } | { skip: string } {
-  if (process.getuid?.() !== 0) return { skip: 'not root: cannot mount a tmpfs to fill' };
+  const cannot = (why: string): { skip: string } => {
+    if (process.env['CI'] === 'true') throw new Error(`CI runs the disk-full tests for real, but ${why}`);
+    return { skip: why };
+  };
+  if (process.getuid?.() !== 0) return cannot('not root: cannot mount a tmpfs to fill');
   fs.mkdirSync(dir, { recursive: true });
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m`, 'tmpfs', dir], { stdio: 'pipe' });
   } catch (err) {
-    return { skip: `mount -t tmpfs failed: ${err instanceof Error ? err.message : String(err)}` };
+    return cannot(`mount -t tmpfs failed: ${err instanceof Error ? err.message : String(err)}`);
   }
   t.teardown(() => {
     execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
